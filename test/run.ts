@@ -1,0 +1,41 @@
+// Runs every test suite with mocha and prints one closing line of counts.
+// Suites that need the test control plane skip themselves, with the reason,
+// when its binaries have not been built.
+import Mocha from 'mocha';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = join(import.meta.dirname);
+const tiers = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['unit', 'functional', 'e2e'];
+
+function findTests(dir: string): string[] {
+  let found: string[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return found;
+  }
+  for (const entry of entries.sort()) {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) found = found.concat(findTests(path));
+    else if (entry.endsWith('.test.ts')) found.push(path);
+  }
+  return found;
+}
+
+const mocha = new Mocha({ timeout: 60_000, reporter: 'spec' });
+for (const tier of tiers) {
+  for (const file of findTests(join(root, tier))) mocha.addFile(file);
+}
+if (process.env.MOCHA_GREP) mocha.grep(process.env.MOCHA_GREP);
+
+await mocha.loadFilesAsync();
+const runner = mocha.run((failures) => {
+  const stats = runner.stats;
+  const passed = stats?.passes ?? 0;
+  const skipped = stats?.pending ?? 0;
+  console.log(`\ntests: ${passed} passed, ${failures} failed, ${skipped} skipped`);
+  console.log(`suites run from: ${tiers.map((tier) => relative(process.cwd(), join(root, tier))).join(', ')}`);
+  process.exitCode = failures > 0 ? 1 : 0;
+});
