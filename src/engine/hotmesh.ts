@@ -1,0 +1,606 @@
+import { hostname } from 'node:os';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'winston';
+import { createLogger } from '../logger.ts';
+import { compileManifest } from './compiler/compile.ts';
+import type { CompiledApp } from './compiler/types.ts';
+import {
+  ConfigError,
+  DuplicateJobError,
+  IllegalStateError,
+  JobFailedError,
+  JobNotFoundError,
+  JobTimeoutError,
+  UnknownTopicError,
+  VersionConflictError,
+  VersionNotDeployedError,
+} from './errors.ts';
+import type { EngineMessage, WorkMessage } from './messages.ts';
+import { StreamConsumer, type StreamMessage } from './router/stream-consumer.ts';
+import { JobState } from './step/job-state.ts';
+import { COMMIT, StepPlan } from './step/plan.ts';
+import { newId, Step, type StepEnvironment } from './step/step.ts';
+import { decodeJobOutput, pairsToRecord, STATUS_FIELD, type JobOutput } from './store/job-codec.ts';
+import { AppKeys, DEFAULT_KEY_PREFIX, ENGINE_GROUP, isValidAppId, WORKER_GROUP } from './store/keys.ts';
+import { defineScripts, type ScriptCommands } from './store/scripts.ts';
+import { VersionCache } from './version-cache.ts';
+import { toOutcome, type WorkerCallback } from './worker-reply.ts';
+
+/** How to reach Redis. */
+export interface RedisConnection {
+  /** `redis://[user:password@]host:port[/db]`. @default HOTMESH_REDIS_URL, else redis://127.0.0.1:6379 */
+  url?: string;
+  /** ioredis options merged over those parsed from the URL. */
+  options?: RedisOptions;
+}
+
+/** Settings of the engine part of a process. */
+export interface EngineOptions {
+  /** Engine-stream messages handled at once. @default 10 */
+  concurrency?: number;
+  /** Idle time after which a peer takes over a message, ms. @default 60000 */
+  reclaimIdleMs?: number;
+  /** Deliveries after which a message is dead-lettered. @default 5 */
+  maxDeliveries?: number;
+  /** Longest pause between two looks at the timer set, ms. @default 500 */
+  timerPollMs?: number;
+  /** XREADGROUP BLOCK, ms. @default 5000 */
+  blockMs?: number;
+}
+
+/** One worker topic served by this process. */
+export interface WorkerOptions {
+  topic: string;
+  callback: WorkerCallback;
+  /** Messages handled at once. @default 10 */
+  concurrency?: number;
+  /** Idle time after which a peer takes over a message, ms. @default 60000 */
+  reclaimIdleMs?: number;
+  /** Deliveries after which a message is dead-lettered. @default 5 */
+  maxDeliveries?: number;
+  /** XREADGROUP BLOCK, ms. @default 5000 */
+  blockMs?: number;
+}
+
+export interface HotMeshConfig {
+  appId: string;
+  redis?: RedisConnection;
+  /** Namespace in front of every key. @default hmsh */
+  keyPrefix?: string;
+  /** Run an engine: consume the engine stream and fire timers. @default true */
+  engine?: boolean | EngineOptions;
+  workers?: WorkerOptions[];
+  logger?: Logger;
+  /** Clock seam for tests. */
+  now?: () => Date;
+  /** Most activities one step runs before queueing the rest. @default 64 */
+  eagerLimit?: number;
+}
+
+/** What `deploy` did. */
+export interface DeployResult {
+  appId: string;
+  version: string;
+  digest: string;
+  /** `deployed`, or `unchanged` when the same content was deployed before. */
+  status: 'deployed' | 'unchanged';
+}
+
+/** Options of `pub`. */
+export interface PubOptions {
+  /** Job id; overrides the graph's `stats.id`. */
+  id?: string;
+}
+
+/** Options of `pubsub`. */
+export interface PubSubOptions extends PubOptions {
+  /** How long to wait for the job to finish, ms. @default 60000 */
+  timeout?: number;
+}
+
+/** Called by `sub` and `psub` with the topic and the job's output. */
+export type JobListener = (topic: string, output: JobOutput) => void;
+
+type Waiter = { resolve: (output: JobOutput) => void; reject: (error: Error) => void; timer: NodeJS.Timeout };
+
+/** Lifecycle of a HotMesh instance. */
+export type HotMeshState = 'starting' | 'running' | 'stopping' | 'stopped';
+
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+const MAX_CONFLICT_RETRIES = 20;
+
+/** Resolves the Redis URL from the config, `HOTMESH_REDIS_URL`, or the default. */
+export function redisUrl(connection?: RedisConnection): string {
+  return connection?.url ?? process.env.HOTMESH_REDIS_URL ?? DEFAULT_REDIS_URL;
+}
+
+/** Opens an ioredis client that reconnects forever and keeps commands queued meanwhile. */
+export function connectRedis(connection?: RedisConnection, extra: RedisOptions = {}): Redis {
+  return new Redis(redisUrl(connection), {
+    maxRetriesPerRequest: null,
+    enableAutoPipelining: true,
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    ...connection?.options,
+    ...extra,
+  });
+}
+
+/**
+ * An app's engine, workers and client in one process. Every durable state
+ * lives in Redis; any number of instances cooperate through the app's streams.
+ */
+export class HotMesh {
+  readonly appId: string;
+  readonly guid: string;
+  readonly keys: AppKeys;
+  readonly logger: Logger;
+  private readonly config: HotMeshConfig;
+  private readonly store: Redis & ScriptCommands;
+  private readonly subscriber: Redis;
+  private readonly versions: VersionCache;
+  private readonly consumers: StreamConsumer[] = [];
+  private readonly waiters = new Map<string, Waiter>();
+  private readonly listeners = new Map<string, Set<JobListener>>();
+  private readonly now: () => Date;
+  private state: HotMeshState = 'starting';
+  private timerLoop: Promise<void> | undefined;
+  private timerWake: (() => void) | undefined;
+
+  private constructor(config: HotMeshConfig) {
+    if (!isValidAppId(config.appId ?? '')) {
+      throw new ConfigError(`appId ${JSON.stringify(config.appId)} is invalid: use letters, digits, "-" and "_"`);
+    }
+    this.config = config;
+    this.appId = config.appId;
+    this.guid = `${hostname().replace(/[^A-Za-z0-9-]/g, '')}-${process.pid}-${newId().slice(-8)}`;
+    this.keys = new AppKeys(config.appId, config.keyPrefix ?? DEFAULT_KEY_PREFIX);
+    this.logger = (config.logger ?? createLogger()).child({ appId: config.appId, guid: this.guid });
+    this.store = defineScripts(connectRedis(config.redis));
+    this.store.on('error', (error: Error) => this.logger.debug('redis connection error', { err: error.message }));
+    this.subscriber = this.store.duplicate({ enableAutoPipelining: false });
+    this.subscriber.on('error', (error: Error) => this.logger.debug('redis subscriber connection error', { err: error.message }));
+    this.versions = new VersionCache(this.store, this.keys);
+    this.now = config.now ?? (() => new Date());
+  }
+
+  /** Connects, subscribes to the app's channels and starts the engine and workers. */
+  static async init(config: HotMeshConfig): Promise<HotMesh> {
+    const hotMesh = new HotMesh(config);
+    try {
+      await hotMesh.start();
+    } catch (error) {
+      await hotMesh.stop(0).catch(() => undefined);
+      throw error;
+    }
+    return hotMesh;
+  }
+
+  /** The Redis client for commands, shared with callers who need one. */
+  get redis(): Redis {
+    return this.store;
+  }
+
+  get currentState(): HotMeshState {
+    return this.state;
+  }
+
+  private async start(): Promise<void> {
+    this.subscriber.on('message', (channel: string, message: string) => this.onChannelMessage(channel, channel, message));
+    this.subscriber.on('pmessage', (pattern: string, channel: string, message: string) => this.onChannelMessage(pattern, channel, message));
+    // After a reconnect, pub/sub messages sent meanwhile are lost: read the
+    // active version again so a missed activation cannot leave us behind.
+    this.subscriber.on('ready', () => {
+      if (this.state === 'running') void this.versions.refreshActive().catch(() => undefined);
+    });
+    await this.subscriber.subscribe(this.keys.quorumChannel(), this.keys.processChannel(this.guid));
+    await this.versions.refreshActive();
+
+    const engine = this.config.engine ?? true;
+    if (engine !== false) {
+      const options = engine === true ? {} : engine;
+      const consumer = new StreamConsumer(this.store, {
+        handle: (message) => this.onEngineMessage(message),
+        deadLetter: (message) => this.deadLetterEngineMessage(message),
+      }, {
+        stream: this.keys.engineStream(),
+        group: ENGINE_GROUP,
+        consumer: this.guid,
+        concurrency: options.concurrency,
+        reclaimIdleMs: options.reclaimIdleMs,
+        maxDeliveries: options.maxDeliveries,
+        blockMs: options.blockMs,
+      }, this.logger);
+      this.consumers.push(consumer);
+      this.timerLoop = this.runTimers(options.timerPollMs ?? 500);
+    }
+    for (const worker of this.config.workers ?? []) {
+      const consumer = new StreamConsumer(this.store, {
+        handle: (message) => this.onWorkMessage(worker, message),
+        deadLetter: (message) => this.deadLetterWorkMessage(worker, message),
+      }, {
+        stream: this.keys.workerStream(worker.topic),
+        group: WORKER_GROUP,
+        consumer: this.guid,
+        concurrency: worker.concurrency,
+        reclaimIdleMs: worker.reclaimIdleMs,
+        maxDeliveries: worker.maxDeliveries,
+        blockMs: worker.blockMs,
+      }, this.logger.child({ topic: worker.topic }));
+      this.consumers.push(consumer);
+    }
+    this.state = 'running';
+    for (const consumer of this.consumers) await consumer.start();
+    this.logger.info('hotmesh started', { engine: engine !== false, workers: (this.config.workers ?? []).map((worker) => worker.topic) });
+  }
+
+  /**
+   * Stops reading, lets messages in hand finish within `graceMs`, and closes
+   * the connections. Safe to call twice.
+   */
+  async stop(graceMs = 30_000): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'stopping') return;
+    this.state = 'stopping';
+    this.timerWake?.();
+    await Promise.allSettled(this.consumers.map((consumer) => consumer.stop(graceMs)));
+    await this.timerLoop;
+    for (const [jobId, waiter] of this.waiters) {
+      clearTimeout(waiter.timer);
+      waiter.reject(new IllegalStateError(`stopped while waiting for job ${jobId}`));
+    }
+    this.waiters.clear();
+    this.subscriber.disconnect();
+    await this.store.quit().catch(() => this.store.disconnect());
+    this.state = 'stopped';
+    this.logger.info('hotmesh stopped', {});
+  }
+
+  // ---- deploy and activate -------------------------------------------------
+
+  /**
+   * Validates, compiles and stores a version (a file path, YAML text, or an
+   * already compiled app) and creates its consumer groups. Throws
+   * ManifestError before anything is written, VersionConflictError when the
+   * version exists with other content.
+   */
+  async deploy(source: string | CompiledApp): Promise<DeployResult> {
+    const app = typeof source === 'string' ? compileManifest(source) : source;
+    if (app.appId !== this.appId) {
+      throw new ConfigError(`manifest is for app ${app.appId}, but this instance serves app ${this.appId}`);
+    }
+    return deployCompiled(this.store, this.keys, app, this.now());
+  }
+
+  /** Makes a deployed version the active one on every engine of the app. */
+  async activate(version: string): Promise<{ previous: string | undefined }> {
+    const result = await activateVersion(this.store, this.keys, version, this.now());
+    this.versions.setActive(version);
+    this.logger.info('version activated', { version, previous: result.previous });
+    return result;
+  }
+
+  // ---- jobs ----------------------------------------------------------------
+
+  /** Starts a job on the active version; returns its id. */
+  async pub(topic: string, data: Record<string, unknown> = {}, options: PubOptions = {}): Promise<string> {
+    return this.startJob(topic, data, options, undefined);
+  }
+
+  /** Starts a job and waits for it to finish; rejects with JobFailedError or JobTimeoutError. */
+  async pubsub(topic: string, data: Record<string, unknown> = {}, options: PubSubOptions = {}): Promise<JobOutput> {
+    const timeout = options.timeout ?? 60_000;
+    return await new Promise<JobOutput>((resolve, reject) => {
+      // The waiter is registered before the job is committed: the completion
+      // may be published before `startJob` returns.
+      const register = (jobId: string): void => {
+        const timer = setTimeout(() => {
+          this.waiters.delete(jobId);
+          reject(new JobTimeoutError(jobId, timeout));
+        }, timeout);
+        this.waiters.set(jobId, { resolve, reject, timer });
+      };
+      this.startJob(topic, data, options, register).catch(reject);
+    });
+  }
+
+  private async startJob(topic: string, data: Record<string, unknown>, options: PubOptions, beforeCommit: ((jobId: string) => void) | undefined): Promise<string> {
+    if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new ConfigError('job data must be a JSON object');
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const app = await this.versions.getActive();
+      const graph = app.topics.get(topic);
+      if (!graph) throw new UnknownTopicError(this.appId, app.version, topic);
+      const jobId = options.id ?? Step.resolveJobId(app, graph, data) ?? newId();
+      const plan = new StepPlan(this.keys, jobId);
+      const step = new Step(this.stepEnvironment(app), new JobState(jobId, {}, plan));
+      step.trigger(graph, data, { ngn: beforeCommit ? this.guid : undefined, requireActive: true });
+      beforeCommit?.(jobId);
+      const [code, , extra] = await this.commit(plan);
+      if (code === COMMIT.committed) return jobId;
+      if (code === COMMIT.duplicateJob) {
+        const waiter = this.waiters.get(jobId);
+        if (waiter) clearTimeout(waiter.timer);
+        this.waiters.delete(jobId);
+        throw new DuplicateJobError(this.appId, jobId);
+      }
+      if (code === COMMIT.inactiveVersion) {
+        const waiter = this.waiters.get(jobId);
+        if (waiter) clearTimeout(waiter.timer);
+        this.waiters.delete(jobId);
+        this.versions.setActive(extra);
+        continue;
+      }
+      throw new Error(`unexpected commit outcome ${code} while starting job ${jobId}`);
+    }
+    throw new Error(`the active version of app ${this.appId} kept changing while starting a job; try again`);
+  }
+
+  /** Returns a job's metadata and data. Accepts HotMesh's `(topic, jobId)` form too. */
+  async getState(topicOrJobId: string, jobId?: string): Promise<JobOutput> {
+    const id = jobId ?? topicOrJobId;
+    const fields = await this.store.hgetall(this.keys.job(id));
+    if (fields[STATUS_FIELD] === undefined) throw new JobNotFoundError(this.appId, id);
+    return decodeJobOutput(fields);
+  }
+
+  /** Returns a job's status semaphore: open activities, 0 or less when done. */
+  async getStatus(jobId: string): Promise<number> {
+    const value = await this.store.hget(this.keys.job(jobId), STATUS_FIELD);
+    if (value === null) throw new JobNotFoundError(this.appId, jobId);
+    return Number(value);
+  }
+
+  /** Deletes a job's state. Its messages still in flight are dropped when they arrive. */
+  async scrub(jobId: string): Promise<void> {
+    await this.store.del(this.keys.job(jobId));
+  }
+
+  /** Listens to jobs published on `<topic>` (a graph's `publishes` topic plus `.<jobId>`). */
+  async sub(topic: string, listener: JobListener): Promise<void> {
+    await this.listen(this.keys.topicChannel(topic), listener, false);
+  }
+
+  /** Listens by pattern, e.g. `order.done.*` for every job of a graph. */
+  async psub(pattern: string, listener: JobListener): Promise<void> {
+    await this.listen(this.keys.topicChannel(pattern), listener, true);
+  }
+
+  async unsub(topic: string): Promise<void> {
+    this.listeners.delete(this.keys.topicChannel(topic));
+    await this.subscriber.unsubscribe(this.keys.topicChannel(topic));
+  }
+
+  async punsub(pattern: string): Promise<void> {
+    this.listeners.delete(this.keys.topicChannel(pattern));
+    await this.subscriber.punsubscribe(this.keys.topicChannel(pattern));
+  }
+
+  private async listen(channel: string, listener: JobListener, pattern: boolean): Promise<void> {
+    const set = this.listeners.get(channel) ?? new Set();
+    set.add(listener);
+    this.listeners.set(channel, set);
+    if (set.size === 1) await (pattern ? this.subscriber.psubscribe(channel) : this.subscriber.subscribe(channel));
+  }
+
+  private onChannelMessage(subscription: string, channel: string, raw: string): void {
+    let message: { kind?: string; jid?: string; fields?: string[]; type?: string; version?: string };
+    try {
+      message = JSON.parse(raw);
+    } catch {
+      this.logger.warn('unreadable pub/sub message', { channel });
+      return;
+    }
+    if (subscription === this.keys.quorumChannel()) {
+      if (message.type === 'activate' && typeof message.version === 'string') {
+        this.versions.setActive(message.version);
+        this.logger.info('activation received', { version: message.version });
+      }
+      return;
+    }
+    if (!Array.isArray(message.fields)) return;
+    const output = decodeJobOutput(pairsToRecord(message.fields));
+    if (subscription === this.keys.processChannel(this.guid)) {
+      if (message.kind !== 'done' || typeof message.jid !== 'string') return;
+      const waiter = this.waiters.get(message.jid);
+      if (!waiter) return;
+      clearTimeout(waiter.timer);
+      this.waiters.delete(message.jid);
+      if (output.metadata.err) waiter.reject(new JobFailedError(message.jid, output.metadata.err));
+      else waiter.resolve(output);
+      return;
+    }
+    const listeners = this.listeners.get(subscription);
+    if (!listeners) return;
+    const topic = this.keys.topicOfChannel(channel);
+    const publishes = topic.endsWith(`.${output.metadata.jid}`) ? topic.slice(0, -(`.${output.metadata.jid}`.length)) : topic;
+    for (const listener of listeners) {
+      try {
+        listener(publishes, output);
+      } catch (error) {
+        this.logger.error('job listener threw', { err: (error as Error).message, topic: publishes });
+      }
+    }
+  }
+
+  // ---- running steps -------------------------------------------------------
+
+  private stepEnvironment(app: CompiledApp): StepEnvironment {
+    return { app, keys: this.keys, now: this.now, eagerLimit: this.config.eagerLimit ?? 64 };
+  }
+
+  private async commit(plan: StepPlan): Promise<[number, number, string]> {
+    const { keys, args } = plan.toScriptArgs();
+    const [code, status, extra] = await this.store.commitStep(keys.length, ...keys, ...args);
+    return [Number(code), Number(status), String(extra ?? '')];
+  }
+
+  /**
+   * Loads a job, lets `apply` plan one step on it, and commits. A conflict
+   * (another step changed the job meanwhile) reads the job again and replans.
+   */
+  private async runStep(jobId: string, ack: StepPlan['ack'], messageId: string, apply: (step: Step) => void): Promise<number> {
+    for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
+      const fields = await this.store.hgetall(this.keys.job(jobId));
+      const plan = new StepPlan(this.keys, jobId);
+      plan.ack = ack;
+      plan.messageId = messageId;
+      if (fields[STATUS_FIELD] === undefined) {
+        const [code] = await this.commit(plan);
+        this.logger.debug('message for a job that no longer exists; dropped', { jobId, messageId });
+        return code;
+      }
+      const job = new JobState(jobId, fields, plan);
+      const app = await this.versions.get(job.version);
+      apply(new Step(this.stepEnvironment(app), job));
+      const [code] = await this.commit(plan);
+      if (code === COMMIT.conflict) continue;
+      if (code === COMMIT.duplicateMessage || code === COMMIT.stale) {
+        this.logger.debug('duplicate or stale message ignored', { jobId, messageId, outcome: code });
+      }
+      return code;
+    }
+    throw new Error(`job ${jobId} kept changing under step ${messageId}; giving up after ${MAX_CONFLICT_RETRIES} tries`);
+  }
+
+  private async onEngineMessage(streamMessage: StreamMessage): Promise<void> {
+    const message = JSON.parse(streamMessage.payload) as EngineMessage;
+    const ack = { stream: this.keys.engineStream(), group: ENGINE_GROUP, id: streamMessage.id };
+    if (message.t === 'await') {
+      await this.startChildJob(message, ack);
+      return;
+    }
+    await this.runStep(message.jid, ack, message.mid, (step) => step.apply(message));
+  }
+
+  private async startChildJob(message: Extract<EngineMessage, { t: 'await' }>, ack: StepPlan['ack']): Promise<void> {
+    const app = await this.versions.get(message.vrs);
+    const graph = app.topics.get(message.tpc);
+    const parent = { jid: message.jid, aid: message.aid, dad: message.dad, detached: message.detached };
+    const failParent = async (code: number, text: string): Promise<void> => {
+      const result: EngineMessage = { t: 'result', jid: parent.jid, aid: parent.aid, dad: parent.dad, child: '', st: 'error', c: code, mid: message.mid, d: { message: text, code } };
+      await this.runStep(parent.jid, ack, message.mid, (step) => step.apply(result));
+    };
+    if (!graph) {
+      await failParent(404, `no graph of version ${message.vrs} subscribes to ${message.tpc}`);
+      return;
+    }
+    const childId = Step.resolveJobId(app, graph, message.d) ?? newId();
+    const plan = new StepPlan(this.keys, childId);
+    plan.ack = ack;
+    const step = new Step(this.stepEnvironment(app), new JobState(childId, {}, plan));
+    step.trigger(graph, message.d, { parent, messageId: message.mid, requireActive: false });
+    if (message.detached) {
+      plan.xadd(this.keys.engineStream(), {
+        t: 'result', jid: parent.jid, aid: parent.aid, dad: parent.dad, child: childId, st: 'success', c: 200,
+        mid: `start:${childId}`, d: { job_id: childId },
+      } satisfies EngineMessage);
+    }
+    const [code] = await this.commit(plan);
+    if (code === COMMIT.duplicateJob) await failParent(409, `child job ${childId} already exists`);
+  }
+
+  private async onWorkMessage(worker: WorkerOptions, streamMessage: StreamMessage): Promise<void> {
+    const message = JSON.parse(streamMessage.payload) as WorkMessage;
+    let result: { value?: unknown; error?: unknown };
+    try {
+      result = { value: await worker.callback(message.d, { jobId: message.jid, activityId: message.aid, topic: message.tpc, attempt: message.n, dad: message.dad }) };
+    } catch (error) {
+      result = { error: error ?? new Error('worker threw no error object') };
+    }
+    const outcome = toOutcome(result);
+    if (outcome.status === 'error') {
+      this.logger.warn('worker activity failed', { topic: worker.topic, jobId: message.jid, activityId: message.aid, attempt: message.n, code: outcome.code, err: (outcome.data as { message?: string }).message });
+    }
+    const response: EngineMessage = {
+      t: 'response', jid: message.jid, aid: message.aid, dad: message.dad, n: message.n,
+      st: outcome.status, c: outcome.code, d: outcome.data, mid: `${worker.topic}:${streamMessage.id}`,
+    };
+    // The worker runs leg 2 itself: one read and one script, no engine hop.
+    const ack = { stream: this.keys.workerStream(worker.topic), group: WORKER_GROUP, id: streamMessage.id };
+    await this.runStep(message.jid, ack, response.mid, (step) => step.apply(response));
+  }
+
+  private async deadLetterEngineMessage(streamMessage: StreamMessage): Promise<void> {
+    const stream = this.keys.engineStream();
+    let message: Partial<EngineMessage> = {};
+    try {
+      message = JSON.parse(streamMessage.payload) as EngineMessage;
+    } catch {
+      // an unreadable payload still goes to the dead-letter stream
+    }
+    await this.store.xadd(this.keys.deadLetterStream(), '*', 'stream', stream, 'id', streamMessage.id, 'deliveries', String(streamMessage.deliveries ?? 0), 'm', streamMessage.payload);
+    if (typeof message.jid === 'string') {
+      await this.failJob(message.jid, {
+        message: `engine message ${streamMessage.id} (${message.t ?? 'unknown'} for activity ${message.aid ?? '?'}) failed ${streamMessage.deliveries} times and was moved to the dead-letter stream`,
+        code: 999,
+        kind: 'E_DEAD_LETTER',
+      }, { stream, group: ENGINE_GROUP, id: streamMessage.id });
+    } else {
+      await this.store.xack(stream, ENGINE_GROUP, streamMessage.id);
+      await this.store.xdel(stream, streamMessage.id);
+    }
+  }
+
+  private async deadLetterWorkMessage(worker: WorkerOptions, streamMessage: StreamMessage): Promise<void> {
+    const stream = this.keys.workerStream(worker.topic);
+    await this.store.xadd(this.keys.deadLetterStream(), '*', 'stream', stream, 'id', streamMessage.id, 'deliveries', String(streamMessage.deliveries ?? 0), 'm', streamMessage.payload);
+    const message = JSON.parse(streamMessage.payload) as WorkMessage;
+    const response: EngineMessage = {
+      t: 'response', jid: message.jid, aid: message.aid, dad: message.dad, n: message.n, st: 'error', c: 999,
+      d: { message: `work message ${streamMessage.id} on topic ${worker.topic} failed ${streamMessage.deliveries} times and was moved to the dead-letter stream`, code: 999, kind: 'E_DEAD_LETTER' },
+      mid: `${worker.topic}:${streamMessage.id}`,
+    };
+    await this.store.respond(this.keys.engineStream(), stream, WORKER_GROUP, streamMessage.id, JSON.stringify(response));
+  }
+
+  /** Ends a job at once with an error, whatever is still open. */
+  private async failJob(jobId: string, error: Record<string, unknown>, ack: StepPlan['ack']): Promise<void> {
+    await this.runStep(jobId, ack, `fail:${newId()}`, (step) => {
+      const current = Number(step.job.fields[STATUS_FIELD] ?? 0);
+      step.job.setMetadata('err', error);
+      step.plan.checks.push([STATUS_FIELD, String(current)]);
+      step.plan.statusDelta = -current;
+      step.finishPlan();
+    });
+  }
+
+  // ---- timers --------------------------------------------------------------
+
+  private async runTimers(maxPollMs: number): Promise<void> {
+    while (this.state === 'starting' || this.state === 'running') {
+      let waitMs = maxPollMs;
+      try {
+        const [moved, nextDue, redisNow] = await this.store.fireTimers(this.keys.timers(), this.keys.engineStream(), '1000');
+        if (Number(moved) >= 1000) waitMs = 0;
+        else if (Number(nextDue) >= 0) waitMs = Math.max(10, Math.min(maxPollMs, Number(nextDue) - Number(redisNow)));
+      } catch (error) {
+        this.logger.warn('timer poll failed', { err: (error as Error).message });
+      }
+      if (waitMs > 0) {
+        await new Promise<void>((resolve) => {
+          this.timerWake = resolve;
+          setTimeout(resolve, waitMs).unref();
+        });
+      }
+    }
+  }
+}
+
+/** Stores a compiled version; shared by HotMesh and the operator. */
+export async function deployCompiled(client: Redis, keys: AppKeys, app: CompiledApp, now: Date): Promise<DeployResult> {
+  const store = defineScripts(client);
+  const stored = JSON.stringify({ appId: app.appId, version: app.version, digest: app.digest, manifest: app.manifest });
+  const streams = [keys.engineStream(), ...app.workerTopics.map((topic) => keys.workerStream(topic))];
+  const groups = [ENGINE_GROUP, ...app.workerTopics.map(() => WORKER_GROUP)];
+  const scriptKeys = [keys.app(), keys.version(app.version), ...streams];
+  const [code, digest] = await store.deployVersion(scriptKeys.length, ...scriptKeys, app.version, app.digest, stored, now.toISOString(), ...groups);
+  if (Number(code) === 2) throw new VersionConflictError(app.appId, app.version, String(digest), app.digest);
+  return { appId: app.appId, version: app.version, digest: app.digest, status: Number(code) === 1 ? 'unchanged' : 'deployed' };
+}
+
+/** Activates a deployed version; shared by HotMesh and the operator. */
+export async function activateVersion(client: Redis, keys: AppKeys, version: string, now: Date): Promise<{ previous: string | undefined }> {
+  const store = defineScripts(client);
+  const message = JSON.stringify({ type: 'activate', version });
+  const [code, previous] = await store.activateVersion(keys.app(), keys.version(version), version, now.toISOString(), keys.quorumChannel(), message);
+  if (Number(code) === 1) throw new VersionNotDeployedError(keys.appId, version);
+  return { previous: previous === '' ? undefined : String(previous) };
+}

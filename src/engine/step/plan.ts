@@ -1,0 +1,98 @@
+import type { AppKeys } from '../store/keys.ts';
+
+/** One message a step emits: the stream key and its JSON payload. */
+interface PlannedMessage {
+  key: string;
+  payload: string;
+  /** Adds the job's snapshot to the payload when the script runs. */
+  withSnapshot?: boolean;
+}
+
+/**
+ * Everything one step decided, gathered before a single `commit-step` call.
+ * See scripts/commit-step.lua for what each part does in Redis.
+ */
+export class StepPlan {
+  readonly jobKey: string;
+  readonly jobId: string;
+  private readonly keys: AppKeys;
+  create?: { version: string; requireActive: boolean };
+  messageId?: string;
+  readonly guards: Array<[string, string[]]> = [];
+  readonly checks: Array<[string, string]> = [];
+  ack?: { stream: string; group: string; id: string };
+  readonly fields = new Map<string, string>();
+  readonly deleted = new Set<string>();
+  statusDelta = 0;
+  readonly messages: PlannedMessage[] = [];
+  readonly timers: Array<{ delayMs: number; member: string }> = [];
+  emit?: { channels: string[]; messages: PlannedMessage[] };
+  finish?: { channels: string[]; messages: PlannedMessage[]; expireSeconds: number; version: string };
+
+  constructor(keys: AppKeys, jobId: string) {
+    this.keys = keys;
+    this.jobId = jobId;
+    this.jobKey = keys.job(jobId);
+  }
+
+  set(field: string, value: string): void {
+    this.fields.set(field, value);
+    this.deleted.delete(field);
+  }
+
+  xadd(key: string, message: unknown, withSnapshot = false): void {
+    this.messages.push({ key, payload: JSON.stringify(message), withSnapshot });
+  }
+
+  addTimer(delayMs: number, message: unknown): void {
+    this.timers.push({ delayMs: Math.max(0, Math.round(delayMs)), member: JSON.stringify(message) });
+  }
+
+  /** Builds the KEYS and ARGV of the `commit-step` call. */
+  toScriptArgs(): { keys: string[]; args: string[] } {
+    const keys = [this.jobKey, this.keys.app()];
+    const index = (key: string): number => {
+      let position = keys.indexOf(key);
+      if (position < 0) {
+        keys.push(key);
+        position = keys.length - 1;
+      }
+      return position + 1;
+    };
+    const encodeMessages = (list: PlannedMessage[]): unknown[] =>
+      list.map((message) => (message.withSnapshot ? [index(message.key), message.payload, 1] : [index(message.key), message.payload]));
+
+    const plan: Record<string, unknown> = { j: this.jobId };
+    if (this.create) plan.c = { v: this.create.version, a: this.create.requireActive };
+    if (this.messageId) plan.m = this.messageId;
+    if (this.guards.length > 0) plan.g = this.guards;
+    if (this.checks.length > 0) plan.o = this.checks;
+    if (this.ack) plan.k = [index(this.ack.stream), this.ack.group, this.ack.id];
+    if (this.fields.size > 0) plan.h = [...this.fields].flat();
+    if (this.deleted.size > 0) plan.d = [...this.deleted];
+    if (this.statusDelta !== 0) plan.s = this.statusDelta;
+    if (this.messages.length > 0) plan.x = encodeMessages(this.messages);
+    if (this.timers.length > 0) {
+      const timerKey = index(this.keys.timers());
+      plan.z = this.timers.map((timer) => [timerKey, timer.delayMs, timer.member]);
+    }
+    if (this.emit && (this.emit.channels.length > 0 || this.emit.messages.length > 0)) {
+      plan.e = { p: this.emit.channels, x: encodeMessages(this.emit.messages) };
+    }
+    if (this.finish) {
+      plan.f = { p: this.finish.channels, x: encodeMessages(this.finish.messages), t: this.finish.expireSeconds, v: this.finish.version };
+    }
+    return { keys, args: [JSON.stringify(plan)] };
+  }
+}
+
+/** Outcome codes of `commit-step`, from its header. */
+export const COMMIT = {
+  committed: 0,
+  duplicateMessage: 1,
+  stale: 2,
+  duplicateJob: 3,
+  inactiveVersion: 4,
+  jobNotFound: 5,
+  conflict: 6,
+} as const;

@@ -1,0 +1,184 @@
+--[[
+  commit-step: applies one engine step to a job atomically.
+
+  One call commits everything a step decided: job fields, the status
+  semaphore, the messages the step emits, timers, the acknowledgement of the
+  message that caused the step, and, when the semaphore reaches zero, the
+  job's completion. Guards run before any write, so a rejected step changes
+  nothing but the acknowledgement of its (duplicate or stale) message.
+
+  KEYS[1]  job hash
+  KEYS[2]  app hash (active version, version records, live job counts)
+  KEYS[3…] streams and the timer set, referenced by index from the plan
+
+  ARGV[1]  plan, JSON:
+    c  create: { v = version, a = true when v must be the active version }
+    j  job id, echoed in published snapshots
+    m  message id; a field '@'..m records it so a redelivery is a no-op
+    g  guards: { { field, { allowed values… } }, … }; an absent field is ''
+    k  acknowledgement: { keyIndex, group, streamId }: XACK and XDEL
+    h  fields to set: { field, value, field, value, … }
+    d  fields to delete
+    s  status delta added to field ':'
+    x  messages: { { keyIndex, payload }, … }: XADD * m payload
+    z  timers: { { keyIndex, delayMs, member }, … }: ZADD at Redis time + delay
+    o  optimistic checks: { { field, value }, … }; a mismatch means another
+       step changed the job since it was read: nothing is written and the
+       caller reads the job again and retries
+    e  emit, applied when the step leaves the job running:
+       { p = channels, x = messages } (see f)
+    f  finish, applied once when ':' ends at or below zero:
+       { x = messages, p = channels, t = expire seconds (-1 keeps the job),
+         v = version whose live count drops }
+       A message { keyIndex, payload, 1 } gets the job's snapshot added to
+       its payload as field s; channels get the snapshot as the message.
+
+  Returns { code, status, extra }:
+    0  committed; status is the new value of ':'
+    1  duplicate: the message id was seen before; the message is acknowledged
+    2  stale: a guard did not match; extra is the field's value; acknowledged
+    3  duplicate job: create found an existing job
+    4  inactive version: create wanted the active version; extra is it
+    5  job not found (expired or scrubbed); the message is acknowledged
+    6  conflict: an optimistic check failed; nothing written, not acknowledged
+]]
+local job = KEYS[1]
+local app = KEYS[2]
+local plan = cjson.decode(ARGV[1])
+
+local function ack()
+  local k = plan['k']
+  if k then
+    local stream = KEYS[k[1]]
+    redis.call('XACK', stream, k[2], k[3])
+    redis.call('XDEL', stream, k[3])
+  end
+end
+
+-- The job's public fields (status, metadata, data) as one flat list.
+local snapshotFields = nil
+local function snapshot()
+  if snapshotFields then return snapshotFields end
+  local all = redis.call('HGETALL', job)
+  local fields = {}
+  for i = 1, #all, 2 do
+    local name = all[i]
+    local head = string.sub(name, 1, 2)
+    if name == ':' or head == 'm/' or head == 'd/' then
+      fields[#fields + 1] = name
+      fields[#fields + 1] = all[i + 1]
+    end
+  end
+  snapshotFields = fields
+  return fields
+end
+
+local function xadd(list)
+  if not list then return end
+  for _, entry in ipairs(list) do
+    local payload = entry[2]
+    if entry[3] == 1 then
+      local message = cjson.decode(payload)
+      message['s'] = snapshot()
+      payload = cjson.encode(message)
+    end
+    redis.call('XADD', KEYS[entry[1]], '*', 'm', payload)
+  end
+end
+
+local function publish(channels, kind)
+  if not channels or #channels == 0 then return end
+  local payload = cjson.encode({ kind = kind, jid = plan['j'], fields = snapshot() })
+  for _, channel in ipairs(channels) do redis.call('PUBLISH', channel, payload) end
+end
+
+local create = plan['c']
+if create then
+  if redis.call('HEXISTS', job, ':') == 1 then
+    if plan['m'] and redis.call('HEXISTS', job, '@' .. plan['m']) == 1 then
+      ack()
+      return { 1, 0, '' }
+    end
+    return { 3, 0, '' }
+  end
+  if create['a'] then
+    local active = redis.call('HGET', app, 'active')
+    if active ~= create['v'] then
+      return { 4, 0, active or '' }
+    end
+  end
+else
+  if redis.call('HEXISTS', job, ':') == 0 then
+    ack()
+    return { 5, 0, '' }
+  end
+end
+
+if plan['m'] and redis.call('HEXISTS', job, '@' .. plan['m']) == 1 then
+  ack()
+  return { 1, 0, '' }
+end
+
+local checks = plan['o']
+if checks then
+  for _, check in ipairs(checks) do
+    if (redis.call('HGET', job, check[1]) or '') ~= check[2] then
+      return { 6, 0, '' }
+    end
+  end
+end
+
+local guards = plan['g']
+if guards then
+  for _, guard in ipairs(guards) do
+    local value = redis.call('HGET', job, guard[1]) or ''
+    local allowed = false
+    for _, expected in ipairs(guard[2]) do
+      if value == expected then allowed = true end
+    end
+    if not allowed then
+      ack()
+      return { 2, 0, value }
+    end
+  end
+end
+
+if plan['m'] then redis.call('HSET', job, '@' .. plan['m'], '1') end
+
+if create then
+  redis.call('HSET', job, ':', '0')
+  redis.call('HINCRBY', app, 'live:' .. create['v'], 1)
+end
+
+local h = plan['h']
+if h and #h > 0 then redis.call('HSET', job, unpack(h)) end
+local d = plan['d']
+if d and #d > 0 then redis.call('HDEL', job, unpack(d)) end
+
+local status = redis.call('HINCRBY', job, ':', plan['s'] or 0)
+
+xadd(plan['x'])
+
+local z = plan['z']
+if z then
+  local now = redis.call('TIME')
+  local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  for _, entry in ipairs(z) do
+    redis.call('ZADD', KEYS[entry[1]], nowMs + entry[2], entry[3])
+  end
+end
+
+ack()
+
+local finish = plan['f']
+if status <= 0 and finish and redis.call('HSETNX', job, '!done', '1') == 1 then
+  xadd(finish['x'])
+  if finish['v'] then redis.call('HINCRBY', app, 'live:' .. finish['v'], -1) end
+  publish(finish['p'], 'done')
+  if finish['t'] and finish['t'] > 0 then redis.call('EXPIRE', job, finish['t']) end
+elseif status > 0 and plan['e'] then
+  xadd(plan['e']['x'])
+  publish(plan['e']['p'], 'emit')
+end
+
+return { 0, status, '' }
