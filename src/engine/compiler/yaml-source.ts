@@ -63,18 +63,23 @@ export function parseYaml(source: string, filename: string): YamlDocument {
   return { value, lines, scalars };
 }
 
-type Frame = { kind: 'map'; path: string; key: string | undefined } | { kind: 'seq'; path: string; index: number };
+type Frame = { kind: 'map'; path: string; key: string | undefined; keyOffset: number } | { kind: 'seq'; path: string; index: number };
 
 function walkEvents(source: string, events: Event[], visit: (path: string, offset: number, text?: string) => void): void {
   const stack: Frame[] = [];
 
-  // Returns the path of the node about to start, advancing the parent's cursor.
+  // Returns the path of the node about to start, advancing the parent's
+  // cursor, and the offset to report for it: a mapping value is reported at
+  // its key, where a reader looks for it.
+  let keyOffset = -1;
   const nextPath = (): string | undefined => {
+    keyOffset = -1;
     const top = stack[stack.length - 1];
     if (!top) return '';
     if (top.kind === 'seq') return childPath(top.path, top.index++);
     if (top.key === undefined) return undefined; // this node is a key
     const path = childPath(top.path, top.key);
+    keyOffset = top.keyOffset;
     top.key = undefined;
     return path;
   };
@@ -88,17 +93,18 @@ function walkEvents(source: string, events: Event[], visit: (path: string, offse
         const path = nextPath();
         if (path === undefined) {
           // A collection used as a mapping key; rare and never a graph field.
-          stack.push({ kind: 'map', path: '?', key: undefined });
+          stack.push({ kind: 'map', path: '?', key: undefined, keyOffset: -1 });
           break;
         }
-        visit(path, event.start);
-        stack.push(event.type === MAPPING ? { kind: 'map', path, key: undefined } : { kind: 'seq', path, index: 0 });
+        visit(path, keyOffset >= 0 ? keyOffset : event.start);
+        stack.push(event.type === MAPPING ? { kind: 'map', path, key: undefined, keyOffset: -1 } : { kind: 'seq', path, index: 0 });
         break;
       }
       case SCALAR: {
         const top = stack[stack.length - 1];
         if (top && top.kind === 'map' && top.key === undefined) {
           top.key = getScalarValue(source, event);
+          top.keyOffset = event.valueStart;
           break;
         }
         const path = nextPath();
