@@ -25,6 +25,7 @@ export {
   JobTimeoutError,
   ManifestError,
   NoActiveVersionError,
+  UnknownHookTopicError,
   UnknownTopicError,
   VersionConflictError,
   VersionNotDeployedError,

@@ -142,6 +142,20 @@ export class UnknownTopicError extends HotMeshError {
   }
 }
 
+/** Thrown by `hook` when no hook rule of the active version listens to the topic. */
+export class UnknownHookTopicError extends HotMeshError {
+  readonly appId: string;
+  readonly version: string;
+  readonly topic: string;
+
+  constructor(appId: string, version: string, topic: string) {
+    super('E_UNKNOWN_HOOK_TOPIC', `no hook rule of app ${appId} version ${version} listens to topic ${topic}; nothing could ever receive this signal`);
+    this.appId = appId;
+    this.version = version;
+    this.topic = topic;
+  }
+}
+
 /** Rejects a `pubsub` whose job did not finish within the timeout; the job keeps running. */
 export class JobTimeoutError extends HotMeshError {
   readonly jobId: string;

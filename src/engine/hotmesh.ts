@@ -11,15 +11,17 @@ import {
   JobFailedError,
   JobNotFoundError,
   JobTimeoutError,
+  UnknownHookTopicError,
   UnknownTopicError,
   VersionConflictError,
   VersionNotDeployedError,
 } from './errors.ts';
-import type { EngineMessage, WorkMessage } from './messages.ts';
+import type { EngineMessage, LegStatus, WorkMessage } from './messages.ts';
+import { resolveIndexKeys } from './stats.ts';
 import { StreamConsumer, type StreamMessage } from './router/stream-consumer.ts';
 import { JobState } from './step/job-state.ts';
 import { COMMIT, StepPlan } from './step/plan.ts';
-import { newId, Step, type StepEnvironment } from './step/step.ts';
+import { hookKey, newId, Step, type HookRegistration, type StepEnvironment } from './step/step.ts';
 import { decodeJobOutput, pairsToRecord, STATUS_FIELD, type JobOutput } from './store/job-codec.ts';
 import { AppKeys, DEFAULT_KEY_PREFIX, ENGINE_GROUP, isValidAppId, WORKER_GROUP } from './store/keys.ts';
 import { defineScripts, type ScriptCommands } from './store/scripts.ts';
@@ -75,6 +77,8 @@ export interface HotMeshConfig {
   now?: () => Date;
   /** Most activities one step runs before queueing the rest. @default 64 */
   eagerLimit?: number;
+  /** How long a signal that came before its hook parked is kept, s. @default 86400 */
+  earlySignalSeconds?: number;
 }
 
 /** What `deploy` did. */
@@ -348,6 +352,43 @@ export class HotMesh {
     return Number(value);
   }
 
+  /**
+   * Sends a signal to the hook that a graph's `hooks:` rule routes `topic`
+   * to. Code 200 resumes the hook once; 202 keeps it open for more. A signal
+   * that arrives before its hook parks is kept (see `earlySignalSeconds`)
+   * and taken when the hook parks. Returns the stream id of the signal.
+   */
+  async hook(topic: string, data: Record<string, unknown>, status: LegStatus = 'success', code = 200): Promise<string> {
+    const app = await this.versions.getActive();
+    const key = hookKey(app, topic, data);
+    if (key === undefined) throw new UnknownHookTopicError(this.appId, app.version, topic);
+    const message: EngineMessage = { t: 'webhook', mid: newId(), tpc: topic, key, d: data, st: code === 202 ? 'pending' : status, c: code };
+    return String(await this.store.xadd(this.keys.engineStream(), '*', 'm', JSON.stringify(message)));
+  }
+
+  /**
+   * Signals every job found under the index facets (`'<path>:<value>'`) of
+   * the graph that `topic`'s hook rule targets. The query's `data` rebuilds
+   * that graph's job key. Returns the index keys searched.
+   */
+  async hookAll(topic: string, data: Record<string, unknown>, query: { data?: Record<string, unknown>; scrub?: boolean }, facets: string[]): Promise<string[]> {
+    const app = await this.versions.getActive();
+    if (!app.hookRules.has(topic)) throw new UnknownHookTopicError(this.appId, app.version, topic);
+    const indexKeys = resolveIndexKeys(app, this.keys, topic, query.data ?? {}, facets);
+    const message: EngineMessage = { t: 'hookAll', mid: newId(), tpc: topic, d: data, q: query.data ?? {}, facets, scrub: query.scrub === true, vrs: app.version };
+    await this.store.xadd(this.keys.engineStream(), '*', 'm', JSON.stringify(message));
+    return indexKeys;
+  }
+
+  /**
+   * Interrupts a running job: it ends at once with error code 410 (unless
+   * `throw` is false), and `descend` interrupts its child jobs too.
+   */
+  async interrupt(jobId: string, options: { reason?: string; code?: number; throw?: boolean; descend?: boolean } = {}): Promise<void> {
+    const message: EngineMessage = { t: 'interrupt', mid: newId(), jid: jobId, reason: options.reason, c: options.code, throw: options.throw, descend: options.descend };
+    await this.store.xadd(this.keys.engineStream(), '*', 'm', JSON.stringify(message));
+  }
+
   /** Deletes a job's state. Its messages still in flight are dropped when they arrive. */
   async scrub(jobId: string): Promise<void> {
     await this.store.del(this.keys.job(jobId));
@@ -463,11 +504,92 @@ export class HotMesh {
   private async onEngineMessage(streamMessage: StreamMessage): Promise<void> {
     const message = JSON.parse(streamMessage.payload) as EngineMessage;
     const ack = { stream: this.keys.engineStream(), group: ENGINE_GROUP, id: streamMessage.id };
-    if (message.t === 'await') {
-      await this.startChildJob(message, ack);
+    switch (message.t) {
+      case 'await':
+        await this.startChildJob(message, ack);
+        return;
+      case 'webhook':
+        await this.deliverWebhook(message, ack, streamMessage.id);
+        return;
+      case 'hookAll':
+        await this.fanOutSignals(message, ack);
+        return;
+      case 'interrupt':
+        await this.interruptJob(message, ack);
+        return;
+      default:
+        await this.runStep(message.jid, ack, message.mid, (step) => step.apply(message));
+    }
+  }
+
+  private async deliverWebhook(message: Extract<EngineMessage, { t: 'webhook' }>, ack: NonNullable<StepPlan['ack']>, streamId: string): Promise<void> {
+    const field = `${message.tpc}:${message.key}`;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const raw = await this.store.hget(this.keys.signals(), field);
+      if (raw !== null) {
+        const registration = JSON.parse(raw) as HookRegistration;
+        await this.runStep(registration.jid, ack, message.mid, (step) => step.applyWebhook(registration, field, message));
+        return;
+      }
+      // No hook waits for it yet: keep it until one parks.
+      const kept = await this.store.keepEarlySignal(
+        this.keys.signals(), this.keys.earlySignals(field), this.keys.engineStream(),
+        ENGINE_GROUP, streamId, field, JSON.stringify(message), String(this.earlySignalSeconds),
+      );
+      if (Number(kept) === 1) {
+        this.logger.debug('signal arrived before its hook; kept', { hookTopic: message.tpc, key: message.key });
+        return;
+      }
+    }
+    throw new Error(`hook registration ${field} kept changing while a signal was delivered`);
+  }
+
+  private get earlySignalSeconds(): number {
+    return this.config.earlySignalSeconds ?? 86_400;
+  }
+
+  // Signals every job listed in the index facets of a hookAll, then drops
+  // the index when asked to scrub it.
+  private async fanOutSignals(message: Extract<EngineMessage, { t: 'hookAll' }>, ack: NonNullable<StepPlan['ack']>): Promise<void> {
+    const app = await this.versions.get(message.vrs);
+    const indexKeys = resolveIndexKeys(app, this.keys, message.tpc, message.q, message.facets);
+    const transaction = this.store.multi();
+    let count = 0;
+    for (const indexKey of indexKeys) {
+      const jobIds = await this.store.lrange(indexKey, 0, -1);
+      for (const jobId of jobIds) {
+        const data = { ...message.d, id: jobId };
+        const key = hookKey(app, message.tpc, data);
+        if (key === undefined) continue;
+        const signal: EngineMessage = { t: 'webhook', mid: `${message.mid}:${jobId}`, tpc: message.tpc, key, d: data, st: 'success', c: 200 };
+        transaction.xadd(this.keys.engineStream(), '*', 'm', JSON.stringify(signal));
+        count++;
+      }
+      if (message.scrub) transaction.del(indexKey);
+    }
+    transaction.xack(ack.stream, ack.group, ack.id);
+    transaction.xdel(ack.stream, ack.id);
+    await transaction.exec();
+    this.logger.debug('signalled jobs of an index', { hookTopic: message.tpc, count });
+  }
+
+  private async interruptJob(message: Extract<EngineMessage, { t: 'interrupt' }>, ack: NonNullable<StepPlan['ack']>): Promise<void> {
+    if (message.descend || message.children) {
+      const children = await this.store.lrange(this.keys.dependents(message.jid), 0, -1);
+      if (children.length > 0) {
+        const transaction = this.store.multi();
+        for (const child of children) {
+          const forward: EngineMessage = { t: 'interrupt', mid: `${message.mid}:${child}`, jid: child, reason: message.reason, c: message.c, throw: message.throw, descend: message.descend };
+          transaction.xadd(this.keys.engineStream(), '*', 'm', JSON.stringify(forward));
+        }
+        await transaction.exec();
+      }
+    }
+    if (message.children) {
+      await this.store.multi().xack(ack.stream, ack.group, ack.id).xdel(ack.stream, ack.id).exec();
       return;
     }
-    await this.runStep(message.jid, ack, message.mid, (step) => step.apply(message));
+    await this.runStep(message.jid, ack, message.mid, (step) => step.interrupt({ reason: message.reason, code: message.c, throw: message.throw }));
   }
 
   private async startChildJob(message: Extract<EngineMessage, { t: 'await' }>, ack: StepPlan['ack']): Promise<void> {
@@ -487,6 +609,7 @@ export class HotMesh {
     plan.ack = ack;
     const step = new Step(this.stepEnvironment(app), new JobState(childId, {}, plan));
     step.trigger(graph, message.d, { parent, messageId: message.mid, requireActive: false });
+    plan.listPushes.push([this.keys.dependents(parent.jid), childId]);
     if (message.detached) {
       plan.xadd(this.keys.engineStream(), {
         t: 'result', jid: parent.jid, aid: parent.aid, dad: parent.dad, child: childId, st: 'success', c: 200,
@@ -520,9 +643,9 @@ export class HotMesh {
 
   private async deadLetterEngineMessage(streamMessage: StreamMessage): Promise<void> {
     const stream = this.keys.engineStream();
-    let message: Partial<EngineMessage> = {};
+    let message: { jid?: string; t?: string; aid?: string } = {};
     try {
-      message = JSON.parse(streamMessage.payload) as EngineMessage;
+      message = JSON.parse(streamMessage.payload) as { jid?: string; t?: string; aid?: string };
     } catch {
       // an unreadable payload still goes to the dead-letter stream
     }

@@ -43,6 +43,12 @@ export type EngineMessage =
   /** A sleep timer fired. */
   | (ActivityAddress & { t: 'wake'; mid: string })
   /** A cycle re-enters its ancestor with new data. */
-  | (ActivityAddress & { t: 'cycle'; mid: string; d: Record<string, unknown> });
+  | (ActivityAddress & { t: 'cycle'; mid: string; d: Record<string, unknown> })
+  /** A signal for the hook registered under `<tpc>:<key>`. */
+  | { t: 'webhook'; mid: string; tpc: string; key: string; d: Record<string, unknown>; st: LegStatus; c: number }
+  /** Signal every job of an index (HotMesh's hookAll). */
+  | { t: 'hookAll'; mid: string; tpc: string; d: Record<string, unknown>; q: Record<string, unknown>; facets: string[]; scrub: boolean; vrs: string }
+  /** Interrupt a job; `children` sends it only to the job's child jobs. */
+  | { t: 'interrupt'; mid: string; jid: string; reason?: string; c?: number; throw?: boolean; descend?: boolean; children?: boolean };
 
 export type EngineMessageType = EngineMessage['t'];

@@ -18,6 +18,7 @@ import {
 export const DEFAULT_EXPIRE_SECONDS = 60;
 
 const ACTIVITY_ID = /^[A-Za-z0-9_-]+$/;
+const GRANULARITY_MINUTES: Record<string, number> = { '5m': 5, '10m': 10, '15m': 15, '30m': 30, '1h': 60, infinity: 0 };
 const VERSION = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 const TOPIC = /^[^\s{}*?[\]]+$/;
 
@@ -278,6 +279,7 @@ class Compiler {
         if (stats) {
           activity.statsId = this.optionalExpr(stats.id, `${path}.stats.id`);
           activity.statsKey = this.optionalExpr(stats.key, `${path}.stats.key`);
+          this.compileStats(activity, stats, `${path}.stats`);
         }
         break;
       }
@@ -341,6 +343,37 @@ class Compiler {
         break;
     }
     return activity;
+  }
+
+  private compileStats(activity: CompiledActivity, stats: Record<string, unknown>, path: string): void {
+    const granularity = stats.granularity ?? '5m';
+    const minutes = GRANULARITY_MINUTES[String(granularity)];
+    if (minutes === undefined) {
+      this.issue(`${path}.granularity`, 'E_STATS', `granularity must be one of ${Object.keys(GRANULARITY_MINUTES).join(', ')}; found ${describe(granularity)}`);
+    }
+    activity.statsGranularityMinutes = minutes ?? 5;
+    if (stats.measures === undefined) return;
+    if (!Array.isArray(stats.measures)) {
+      this.issue(`${path}.measures`, 'E_STATS', `measures must be a list of {measure, target}; found ${describe(stats.measures)}`);
+      return;
+    }
+    activity.statsMeasures = [];
+    stats.measures.forEach((entry, index) => {
+      const entryPath = `${path}.measures[${index}]`;
+      if (!isRecord(entry) || typeof entry.target !== 'string') {
+        this.issue(entryPath, 'E_STATS', 'each measure needs measure and a target reference such as {$self.input.data.color}');
+        return;
+      }
+      const measure = entry.measure;
+      if (measure !== 'count' && measure !== 'sum' && measure !== 'avg' && measure !== 'index') {
+        const hint = measure === 'mdn' ? '; mdn (median) is not supported: HotMesh kept only one sample' : '';
+        this.issue(`${entryPath}.measure`, 'E_STATS', `measure must be count, sum, avg or index; found ${describe(measure)}${hint}`);
+        return;
+      }
+      const target = this.expr(entry.target, `${entryPath}.target`);
+      const name = target.kind === 'ref' ? target.path[target.path.length - 1] : String(index);
+      activity.statsMeasures!.push({ measure, target, path: name });
+    });
   }
 
   private mapsExpr(value: unknown, path: string): Expr | undefined {

@@ -51,6 +51,9 @@ export interface CompiledActivity {
   jobMaps?: Expr;
   statsId?: Expr;
   statsKey?: Expr;
+  /** Time bucket of statistics, minutes; 0 for one bucket forever (`infinity`). */
+  statsGranularityMinutes?: number;
+  statsMeasures?: Array<{ measure: 'count' | 'sum' | 'avg' | 'index'; target: Expr; path: string }>;
   emit?: Expr;
   sleep?: Expr;
   retry?: RetryPolicy;

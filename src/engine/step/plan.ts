@@ -27,6 +27,15 @@ export class StepPlan {
   readonly messages: PlannedMessage[] = [];
   readonly timers: Array<{ delayMs: number; member: string }> = [];
   emit?: { channels: string[]; messages: PlannedMessage[] };
+  readonly hashSets: Array<[string, string, string]> = [];
+  readonly hashDeletes: Array<[string, string]> = [];
+  readonly listPushes: Array<[string, string]> = [];
+  readonly hashIncrements: Array<[string, string, number]> = [];
+  readonly parks: Array<{ field: string; registration: string }> = [];
+  /** Apply even when the job is already done. */
+  applyWhenDone = false;
+  /** Remove the job's hook registrations when it finishes. */
+  cleanSignals = false;
   finish?: { channels: string[]; messages: PlannedMessage[]; expireSeconds: number; version: string };
 
   constructor(keys: AppKeys, jobId: string) {
@@ -79,8 +88,20 @@ export class StepPlan {
     if (this.emit && (this.emit.channels.length > 0 || this.emit.messages.length > 0)) {
       plan.e = { p: this.emit.channels, x: encodeMessages(this.emit.messages) };
     }
+    if (this.hashSets.length > 0) plan.hs = this.hashSets.map(([key, field, value]) => [index(key), field, value]);
+    if (this.hashDeletes.length > 0) plan.hd = this.hashDeletes.map(([key, field]) => [index(key), field]);
+    if (this.hashIncrements.length > 0) plan.hi = this.hashIncrements.map(([key, field, amount]) => [index(key), field, amount]);
+    if (this.listPushes.length > 0) plan.lp = this.listPushes.map(([key, value]) => [index(key), value]);
+    if (this.parks.length > 0) {
+      plan.pk = this.parks.map((park) => [
+        index(this.keys.signals()), park.field, park.registration, index(this.keys.earlySignals(park.field)), index(this.keys.engineStream()),
+      ]);
+    }
+    if (this.applyWhenDone) plan.a = true;
     if (this.finish) {
-      plan.f = { p: this.finish.channels, x: encodeMessages(this.finish.messages), t: this.finish.expireSeconds, v: this.finish.version };
+      const finish: Record<string, unknown> = { p: this.finish.channels, x: encodeMessages(this.finish.messages), t: this.finish.expireSeconds, v: this.finish.version };
+      if (this.cleanSignals) finish.g = index(this.keys.signals());
+      plan.f = finish;
     }
     return { keys, args: [JSON.stringify(plan)] };
   }
@@ -95,4 +116,5 @@ export const COMMIT = {
   inactiveVersion: 4,
   jobNotFound: 5,
   conflict: 6,
+  jobDone: 7,
 } as const;

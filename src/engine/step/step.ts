@@ -4,9 +4,10 @@ import type { CompiledActivity, CompiledApp, CompiledGraph, CompiledTransition }
 import { evaluate } from '../mapper/evaluate.ts';
 import type { EngineMessage, LegStatus, WorkMessage } from '../messages.ts';
 import type { AppKeys } from '../store/keys.ts';
-import { decodeJobOutput, pairsToRecord } from '../store/job-codec.ts';
+import { decodeJobOutput, pairsToRecord, STATUS_FIELD } from '../store/job-codec.ts';
 import { dimensionOf, JobState, withLastIndex, type ActivityRecord } from './job-state.ts';
 import { StepPlan } from './plan.ts';
+import { planStats } from '../stats.ts';
 
 /** What a step needs from its surroundings; the clock and ids are seams for tests. */
 export interface StepEnvironment {
@@ -49,6 +50,7 @@ export class Step {
   readonly plan: StepPlan;
   private budget: number;
   private emitting = false;
+  private interrupted = false;
   private readonly nowIso: string;
 
   constructor(env: StepEnvironment, job: JobState) {
@@ -132,6 +134,7 @@ export class Step {
       if (key !== undefined && key !== null) meta.setMetadata('key', String(key));
     }
     if (options.ngn) meta.setMetadata('ngn', options.ngn);
+    planStats(this.plan, this.env.keys, trigger, input, this.job.jobId, this.env.now());
     if (options.parent) {
       meta.setMetadata('pj', options.parent.jid);
       meta.setMetadata('pa', options.parent.aid);
@@ -187,10 +190,66 @@ export class Step {
       case 'cycle':
         this.enterCycle(activity, dad);
         break;
+      case 'signal':
+        this.sendSignal(activity, dad);
+        this.complete(activity, dad, { status: 'success', code: 200, data: this.evaluateMaps(activity.outputMaps, activity, dad) });
+        break;
+      case 'interrupt':
+        this.enterInterrupt(activity, dad);
+        break;
       default:
-        // signal and interrupt run as pass-through until their behaviour lands.
         this.complete(activity, dad, { status: 'success', code: 200, data: this.evaluateMaps(activity.outputMaps, activity, dad) });
     }
+  }
+
+  private sendSignal(activity: CompiledActivity, dad: string): void {
+    const signal = activity.signal!;
+    const scope = this.scope(activity, dad);
+    const topic = String(evaluate(signal.topic!, scope));
+    const data = this.evaluateMaps(signal.maps, activity, dad);
+    const code = signal.code ? Number(evaluate(signal.code, scope)) : 200;
+    const status = signal.status ? String(evaluate(signal.status, scope)) as LegStatus : code === 202 ? 'pending' : 'success';
+    const engine = this.env.keys.engineStream();
+    if (activity.subtype === 'all') {
+      const resolver = this.evaluateMaps(signal.resolver, activity, dad);
+      const keyName = signal.keyName ? evaluate(signal.keyName, scope) : undefined;
+      const keyValue = signal.keyValue ? evaluate(signal.keyValue, scope) : undefined;
+      const scrub = signal.scrub ? Boolean(evaluate(signal.scrub, scope)) : Boolean(resolver.scrub);
+      const facets = keyName !== undefined ? [`${String(keyName)}:${String(keyValue)}`] : [];
+      const query = isRecord(resolver.data) ? resolver.data : resolver;
+      this.plan.xadd(engine, { t: 'hookAll', mid: newId(), tpc: topic, d: data, q: query, facets, scrub, vrs: this.app.version } satisfies EngineMessage);
+      return;
+    }
+    const key = hookKey(this.app, topic, data);
+    if (key === undefined) {
+      this.job.setActivity(activity.id, dad, { e: { message: `no hook rule of version ${this.app.version} listens to topic ${topic}`, code: 404 }, t: this.nowIso });
+      return;
+    }
+    this.plan.xadd(engine, { t: 'webhook', mid: newId(), tpc: topic, key, d: data, st: status, c: code } satisfies EngineMessage);
+  }
+
+  private enterInterrupt(activity: CompiledActivity, dad: string): void {
+    const spec = activity.interrupt ?? {};
+    const scope = this.scope(activity, dad);
+    const target = spec.target ? String(evaluate(spec.target, scope)) : this.job.jobId;
+    const options = {
+      reason: spec.reason ? String(evaluate(spec.reason, scope)) : undefined,
+      code: spec.code ? Number(evaluate(spec.code, scope)) : undefined,
+      throw: spec.throw ? evaluate(spec.throw, scope) !== false : true,
+      descend: spec.descend ? Boolean(evaluate(spec.descend, scope)) : false,
+    };
+    const engine = this.env.keys.engineStream();
+    if (target !== this.job.jobId) {
+      this.plan.xadd(engine, { t: 'interrupt', mid: newId(), jid: target, ...options } satisfies EngineMessage);
+      this.complete(activity, dad, { status: 'success', code: 200, data: this.evaluateMaps(activity.outputMaps, activity, dad) });
+      return;
+    }
+    // Interrupting itself: job maps apply first, then the job ends.
+    this.job.setActivity(activity.id, dad, { o: this.evaluateMaps(activity.outputMaps, activity, dad), c: 200, t: this.nowIso });
+    this.job.mergeData(this.evaluateMaps(activity.jobMaps, activity, dad));
+    this.job.setLegState(activity.id, dad, 'd');
+    if (options.descend) this.plan.xadd(engine, { t: 'interrupt', mid: newId(), jid: this.job.jobId, ...options, children: true } satisfies EngineMessage);
+    this.forceFinish(options);
   }
 
   private dispatchWork(activity: CompiledActivity, dad: string, attempt: number): void {
@@ -211,6 +270,10 @@ export class Step {
   }
 
   private enterHook(activity: CompiledActivity, dad: string): void {
+    if (activity.hookTopic !== undefined) {
+      this.parkWebhook(activity, dad);
+      return;
+    }
     if (activity.sleep) {
       const seconds = Number(evaluate(activity.sleep, this.scope(activity, dad)));
       if (Number.isFinite(seconds) && seconds > 0) {
@@ -227,6 +290,22 @@ export class Step {
     this.complete(activity, dad, { status: 'success', code: 200, data: this.evaluateMaps(activity.outputMaps, activity, dad) });
   }
 
+  // Registers the hook under `<topic>:<expected>` so `hook()` can find it;
+  // a signal that came before is moved to the stream by the same script.
+  private parkWebhook(activity: CompiledActivity, dad: string): void {
+    const graph = this.graphOf(activity);
+    const rule = graph.hooks.find((candidate) => candidate.to === activity.id)!;
+    const expected = rule.expected ? evaluate(rule.expected, this.scope(activity, dad)) : this.job.jobId;
+    const field = `${rule.topic}:${String(expected)}`;
+    const registration: HookRegistration = { jid: this.job.jobId, aid: activity.id, dad };
+    this.job.setActivity(activity.id, dad, { o: this.evaluateMaps(activity.outputMaps, activity, dad), t: this.nowIso });
+    this.job.mergeData(this.evaluateMaps(activity.jobMaps, activity, dad));
+    this.plan.parks.push({ field, registration: JSON.stringify(registration) });
+    this.plan.set(`g/${field}`, '1');
+    this.plan.cleanSignals = true;
+    this.job.setLegState(activity.id, dad, 'w1');
+  }
+
   private enterCycle(activity: CompiledActivity, dad: string): void {
     const ancestor = activity.ancestor!;
     const depth = activity.ancestors.indexOf(ancestor) + 1;
@@ -241,8 +320,8 @@ export class Step {
 
   // ---- leg 2 ---------------------------------------------------------------
 
-  /** Plans the effect of one engine-stream message on this job. */
-  apply(message: EngineMessage): void {
+  /** Plans the effect of one engine-stream message addressed to an activity of this job. */
+  apply(message: ActivityMessage): void {
     const activity = this.app.activities.get(message.aid);
     if (!activity) throw new Error(`activity ${message.aid} is not part of version ${this.app.version} of app ${this.app.appId}`);
     this.plan.messageId = message.mid;
@@ -271,10 +350,55 @@ export class Step {
         this.plan.guards.push([`s/${message.aid}${message.dad}`, ['o']]);
         this.reenter(activity, message.dad, { status: 'success', code: 200, data: message.d });
         break;
-      case 'await':
-        throw new Error('await messages start child jobs and are handled by the engine, not by a step');
     }
     this.finishPlan();
+  }
+
+  /**
+   * Delivers a signal to a parked hook. Code 202 (pending) keeps the hook
+   * registered for more signals; any other code resolves it once.
+   */
+  applyWebhook(registration: HookRegistration, field: string, message: Extract<EngineMessage, { t: 'webhook' }>): void {
+    const activity = this.app.activities.get(registration.aid);
+    if (!activity) throw new Error(`hook activity ${registration.aid} is not part of version ${this.app.version} of app ${this.app.appId}`);
+    this.plan.messageId = message.mid;
+    this.plan.guards.push([`s/${registration.aid}${registration.dad}`, ['w1', 'p1']]);
+    const pending = message.st === 'pending' || message.c === 202;
+    if (pending) {
+      this.job.setLegState(activity.id, registration.dad, 'p1');
+      // Registering again takes the next early signal, if one is waiting.
+      this.plan.parks.push({ field, registration: JSON.stringify(registration) });
+    } else {
+      this.plan.hashDeletes.push([this.env.keys.signals(), field]);
+      this.plan.deleted.add(`g/${field}`);
+    }
+    this.reenter(activity, registration.dad, { status: pending ? 'pending' : message.st, code: message.c, hook: message.d, attempt: 1 });
+    this.finishPlan();
+  }
+
+  /** Ends the job now with an interruption, whatever is still open. */
+  interrupt(options: { reason?: string; code?: number; throw?: boolean }): void {
+    this.forceFinish(options);
+    this.finishPlan();
+  }
+
+  private forceFinish(options: { reason?: string; code?: number; throw?: boolean }): void {
+    if (options.throw !== false) {
+      this.job.setMetadata('err', { message: options.reason ?? `job ${this.job.jobId} interrupted`, code: options.code ?? 410, kind: 'E_INTERRUPTED' });
+    }
+    this.job.setMetadata('ju', this.nowIso);
+    // Far below zero, as in HotMesh, so no late step can bring it back above.
+    if (this.plan.create) {
+      this.plan.statusDelta = -INTERRUPTED_OFFSET;
+    } else {
+      const current = Number(this.job.fields[STATUS_FIELD] ?? 0);
+      this.plan.checks.push([STATUS_FIELD, String(current)]);
+      this.plan.statusDelta = -current - INTERRUPTED_OFFSET;
+    }
+    this.interrupted = true;
+    // Nothing else runs in this step; anything already queued is dropped
+    // when it arrives, because the job is done.
+    this.budget = 0;
   }
 
   private onResponse(activity: CompiledActivity, dad: string, attempt: number, status: LegStatus, code: number, data: unknown): void {
@@ -370,7 +494,12 @@ export class Step {
 
   private checkEmit(activity: CompiledActivity, dad: string, self?: { input?: unknown; hook?: unknown }): void {
     if (!activity.emit) return;
-    if (evaluate(activity.emit, this.scope(activity, dad, self))) this.emitting = true;
+    if (evaluate(activity.emit, this.scope(activity, dad, self))) {
+      this.emitting = true;
+      // The snapshot is taken when the step commits, so children queue
+      // instead of running now: the emit shows the job as of this activity.
+      this.budget = 0;
+    }
   }
 
   // ---- completion ----------------------------------------------------------
@@ -381,6 +510,7 @@ export class Step {
    * the interim publication.
    */
   finishPlan(): void {
+    if (Object.keys(this.job.fields).some((field) => field.startsWith('g/'))) this.plan.cleanSignals = true;
     const keys = this.env.keys;
     const meta = this.job.metadata;
     const graph = this.app.topics.get(String(meta.tpc));
@@ -406,8 +536,33 @@ export class Step {
       expireSeconds: graph?.expire ?? 60,
       version: String(meta.vrs),
     };
-    if (this.emitting) this.plan.emit = { channels, messages: parentMessages('pending', 202, 'emit') };
+    if (this.emitting && !this.interrupted) this.plan.emit = { channels, messages: parentMessages('pending', 202, 'emit') };
   }
+}
+
+/** Where a parked webhook hook waits: stored in the signals hash. */
+export interface HookRegistration {
+  jid: string;
+  aid: string;
+  dad: string;
+}
+
+/** The engine-stream messages that address one activity of one job. */
+export type ActivityMessage = Extract<EngineMessage, { aid: string; dad: string }>;
+
+/** Status offset of an interrupted job, as in HotMesh: far below zero. */
+const INTERRUPTED_OFFSET = 1_000_000_000;
+
+/**
+ * Resolves the registration key of a signal: the first hook rule of `topic`
+ * evaluates its `actual` against the payload. Undefined when no rule listens.
+ */
+export function hookKey(app: CompiledApp, topic: string, data: Record<string, unknown>): string | undefined {
+  const rule = app.hookRules.get(topic)?.[0];
+  if (!rule) return undefined;
+  const scope = (root: string): unknown => (root === '$self' || root === '$hook' || root === rule.to ? { hook: { data }, data } : undefined);
+  const value = rule.actual ? evaluate(rule.actual, scope) : data.id;
+  return String(value);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

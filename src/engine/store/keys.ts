@@ -53,8 +53,22 @@ export class AppKeys {
   /** Hash: throttle settings persisted for processes that start later. */
   throttles(): string { return `${this.base}:r`; }
 
-  /** Hash: signals that arrived before their hook parked, by hook topic and key. */
+  /** Hash: parked webhook hooks, field `<hookTopic>:<key>` → the hook's address. */
   signals(): string { return `${this.base}:sig`; }
+
+  /** List: signals that arrived before their hook parked, for one registration field. */
+  earlySignals(field: string): string { return `${this.base}:sig:${field}`; }
+
+  /** List: ids of a job's child jobs, for interrupts that descend. */
+  dependents(jobId: string): string { return `${this.base}:d:${jobId}`; }
+
+  /** Hash: statistics of one job key in one time bucket. */
+  stats(jobKey: string, bucket: string): string { return `${this.base}:s:${jobKey}:${bucket}`; }
+
+  /** List: ids of jobs with one indexed value, in one time bucket. */
+  statsIndex(jobKey: string, bucket: string, path: string, value: string): string {
+    return `${this.base}:s:${jobKey}:${bucket}:index:${path}:${value}`;
+  }
 
   /** Pattern matching every key of the app, for deletion. */
   pattern(): string { return `${this.base}:*`; }

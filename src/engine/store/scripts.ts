@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 
 // Every Redis script the engine runs, one Lua file each under scripts/. The
 // file's header lists its KEYS, ARGV and return codes.
-const SCRIPT_NAMES = ['commit-step', 'fire-timers', 'respond', 'deploy-version', 'activate-version'] as const;
+const SCRIPT_NAMES = ['commit-step', 'fire-timers', 'respond', 'deploy-version', 'activate-version', 'keep-early-signal'] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
 const scriptDir = join(import.meta.dirname, 'scripts');
@@ -17,9 +17,10 @@ export interface ScriptCommands {
   respond(engineStream: string, workerStream: string, group: string, id: string, payload: string): Promise<number>;
   deployVersion(numberOfKeys: number, ...args: string[]): Promise<[number, string]>;
   activateVersion(app: string, version: string, ...args: string[]): Promise<[number, string]>;
+  keepEarlySignal(signals: string, early: string, stream: string, group: string, id: string, field: string, payload: string, ttlSeconds: string): Promise<number>;
 }
 
-const FIXED_KEYS: Partial<Record<ScriptName, number>> = { 'fire-timers': 2, respond: 2, 'activate-version': 2 };
+const FIXED_KEYS: Partial<Record<ScriptName, number>> = { 'fire-timers': 2, respond: 2, 'activate-version': 2, 'keep-early-signal': 3 };
 
 function methodName(name: ScriptName): string {
   return name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());

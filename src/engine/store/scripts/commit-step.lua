@@ -22,6 +22,14 @@
     s  status delta added to field ':'
     x  messages: { { keyIndex, payload }, … }: XADD * m payload
     z  timers: { { keyIndex, delayMs, member }, … }: ZADD at Redis time + delay
+    hs fields of other hashes to set: { { keyIndex, field, value }, … }
+    hd fields of other hashes to delete: { { keyIndex, field }, … }
+    lp values to push on lists: { { keyIndex, value }, … }
+    hi hash fields to increment: { { keyIndex, field, amount }, … }
+    pk hooks that park: { { signalsIndex, field, registration, earlyIndex,
+       streamIndex }, … }: registers the hook under field of the signals hash
+       and, when a signal for it came early, moves one onto the stream
+    a  true to apply even when the job is already done (status ≤ 0)
     o  optimistic checks: { { field, value }, … }; a mismatch means another
        step changed the job since it was read: nothing is written and the
        caller reads the job again and retries
@@ -29,7 +37,8 @@
        { p = channels, x = messages } (see f)
     f  finish, applied once when ':' ends at or below zero:
        { x = messages, p = channels, t = expire seconds (-1 keeps the job),
-         v = version whose live count drops }
+         v = version whose live count drops, g = signals hash index: hook
+         registrations recorded in the job as g/<field> are removed }
        A message { keyIndex, payload, 1 } gets the job's snapshot added to
        its payload as field s; channels get the snapshot as the message.
 
@@ -41,6 +50,7 @@
     4  inactive version: create wanted the active version; extra is it
     5  job not found (expired or scrubbed); the message is acknowledged
     6  conflict: an optimistic check failed; nothing written, not acknowledged
+    7  job done: the job already completed; the message is acknowledged
 ]]
 local job = KEYS[1]
 local app = KEYS[2]
@@ -108,9 +118,14 @@ if create then
     end
   end
 else
-  if redis.call('HEXISTS', job, ':') == 0 then
+  local current = redis.call('HGET', job, ':')
+  if not current then
     ack()
     return { 5, 0, '' }
+  end
+  if tonumber(current) <= 0 and not plan['a'] then
+    ack()
+    return { 7, tonumber(current), '' }
   end
 end
 
@@ -159,6 +174,26 @@ local status = redis.call('HINCRBY', job, ':', plan['s'] or 0)
 
 xadd(plan['x'])
 
+if plan['hs'] then
+  for _, entry in ipairs(plan['hs']) do redis.call('HSET', KEYS[entry[1]], entry[2], entry[3]) end
+end
+if plan['hd'] then
+  for _, entry in ipairs(plan['hd']) do redis.call('HDEL', KEYS[entry[1]], entry[2]) end
+end
+if plan['hi'] then
+  for _, entry in ipairs(plan['hi']) do redis.call('HINCRBYFLOAT', KEYS[entry[1]], entry[2], entry[3]) end
+end
+if plan['lp'] then
+  for _, entry in ipairs(plan['lp']) do redis.call('RPUSH', KEYS[entry[1]], entry[2]) end
+end
+if plan['pk'] then
+  for _, entry in ipairs(plan['pk']) do
+    redis.call('HSET', KEYS[entry[1]], entry[2], entry[3])
+    local early = redis.call('LPOP', KEYS[entry[4]])
+    if early then redis.call('XADD', KEYS[entry[5]], '*', 'm', early) end
+  end
+end
+
 local z = plan['z']
 if z then
   local now = redis.call('TIME')
@@ -172,6 +207,12 @@ ack()
 
 local finish = plan['f']
 if status <= 0 and finish and redis.call('HSETNX', job, '!done', '1') == 1 then
+  if finish['g'] then
+    local all = redis.call('HGETALL', job)
+    for i = 1, #all, 2 do
+      if string.sub(all[i], 1, 2) == 'g/' then redis.call('HDEL', KEYS[finish['g']], string.sub(all[i], 3)) end
+    end
+  end
   xadd(finish['x'])
   if finish['v'] then redis.call('HINCRBY', app, 'live:' .. finish['v'], -1) end
   publish(finish['p'], 'done')
