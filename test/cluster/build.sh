@@ -6,8 +6,8 @@
 #   ${HOTMESH_CLUSTER_CACHE:-$HOME/.cache/hotmesh-operator/control-plane/<k8s version>}/bin
 # and a tool whose binaries and version stamp are already there is skipped,
 # so a second run does nothing. Needs Go (see the go lines in the go.mod
-# files) and the Go module proxy. A cold build takes about half an hour on
-# 2 cores; see docs/test-control-plane.md.
+# files) and the Go module proxy. A cold build took 7 min on 2 cores, with
+# about 6 GB of module and build cache (docs/test-control-plane.md).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
