@@ -18,6 +18,7 @@ import {
 } from './errors.ts';
 import type { EngineMessage, LegStatus, WorkMessage } from './messages.ts';
 import { resolveIndexKeys } from './stats.ts';
+import { faultPoint } from './faults.ts';
 import { StreamConsumer, type StreamMessage } from './router/stream-consumer.ts';
 import { JobState } from './step/job-state.ts';
 import { COMMIT, StepPlan } from './step/plan.ts';
@@ -205,13 +206,14 @@ export class HotMesh {
       const consumer = new StreamConsumer(this.store, {
         handle: (message) => this.onEngineMessage(message),
         deadLetter: (message) => this.deadLetterEngineMessage(message),
+        lost: (streamId) => this.failLostMessage(this.keys.engineStream(), streamId),
       }, {
         stream: this.keys.engineStream(),
         group: ENGINE_GROUP,
         consumer: this.guid,
         concurrency: options.concurrency,
-        reclaimIdleMs: options.reclaimIdleMs,
-        maxDeliveries: options.maxDeliveries,
+        reclaimIdleMs: options.reclaimIdleMs ?? envNumber('HOTMESH_RECLAIM_IDLE_MS'),
+        maxDeliveries: options.maxDeliveries ?? envNumber('HOTMESH_MAX_DELIVERIES'),
         blockMs: options.blockMs,
       }, this.logger);
       this.consumers.push(consumer);
@@ -221,13 +223,14 @@ export class HotMesh {
       const consumer = new StreamConsumer(this.store, {
         handle: (message) => this.onWorkMessage(worker, message),
         deadLetter: (message) => this.deadLetterWorkMessage(worker, message),
+        lost: (streamId) => this.failLostMessage(this.keys.workerStream(worker.topic), streamId),
       }, {
         stream: this.keys.workerStream(worker.topic),
         group: WORKER_GROUP,
         consumer: this.guid,
         concurrency: worker.concurrency,
-        reclaimIdleMs: worker.reclaimIdleMs,
-        maxDeliveries: worker.maxDeliveries,
+        reclaimIdleMs: worker.reclaimIdleMs ?? envNumber('HOTMESH_RECLAIM_IDLE_MS'),
+        maxDeliveries: worker.maxDeliveries ?? envNumber('HOTMESH_MAX_DELIVERIES'),
         blockMs: worker.blockMs,
       }, this.logger.child({ topic: worker.topic }));
       this.consumers.push(consumer);
@@ -469,7 +472,9 @@ export class HotMesh {
 
   private async commit(plan: StepPlan): Promise<[number, number, string]> {
     const { keys, args } = plan.toScriptArgs();
+    faultPoint('engine.before-commit');
     const [code, status, extra] = await this.store.commitStep(keys.length, ...keys, ...args);
+    faultPoint('engine.after-commit');
     return [Number(code), Number(status), String(extra ?? '')];
   }
 
@@ -533,7 +538,7 @@ export class HotMesh {
       }
       // No hook waits for it yet: keep it until one parks.
       const kept = await this.store.keepEarlySignal(
-        this.keys.signals(), this.keys.earlySignals(field), this.keys.engineStream(),
+        this.keys.signals(), this.keys.earlySignals(field), this.keys.engineStream(), this.keys.inflight(),
         ENGINE_GROUP, streamId, field, JSON.stringify(message), String(this.earlySignalSeconds),
       );
       if (Number(kept) === 1) {
@@ -628,6 +633,7 @@ export class HotMesh {
     } catch (error) {
       result = { error: error ?? new Error('worker threw no error object') };
     }
+    faultPoint('worker.after-callback');
     const outcome = toOutcome(result);
     if (outcome.status === 'error') {
       this.logger.warn('worker activity failed', { topic: worker.topic, jobId: message.jid, activityId: message.aid, attempt: message.n, code: outcome.code, err: (outcome.data as { message?: string }).message });
@@ -671,7 +677,19 @@ export class HotMesh {
       d: { message: `work message ${streamMessage.id} on topic ${worker.topic} failed ${streamMessage.deliveries} times and was moved to the dead-letter stream`, code: 999, kind: 'E_DEAD_LETTER' },
       mid: `${worker.topic}:${streamMessage.id}`,
     };
-    await this.store.respond(this.keys.engineStream(), stream, WORKER_GROUP, streamMessage.id, JSON.stringify(response));
+    await this.store.respond(this.keys.engineStream(), stream, this.keys.inflight(), WORKER_GROUP, streamMessage.id, JSON.stringify(response), message.jid);
+  }
+
+  // A pending entry whose message vanished (trimmed or deleted): its job can
+  // never advance, so it fails with a clear kind instead of hanging.
+  private async failLostMessage(stream: string, streamId: string): Promise<void> {
+    const field = `${stream}|${streamId}`;
+    const jobId = await this.store.hget(this.keys.inflight(), field);
+    if (jobId !== null) {
+      this.logger.error('job failed: its message was removed from the stream before it was handled', { jobId, stream, streamId });
+      await this.failJob(jobId, { message: `message ${streamId} of stream ${stream} was trimmed or deleted before it was handled`, code: 999, kind: 'E_MESSAGE_LOST' }, undefined);
+    }
+    await this.store.hdel(this.keys.inflight(), field);
   }
 
   /** Ends a job at once with an error, whatever is still open. */
@@ -680,7 +698,7 @@ export class HotMesh {
       const current = Number(step.job.fields[STATUS_FIELD] ?? 0);
       step.job.setMetadata('err', error);
       step.plan.checks.push([STATUS_FIELD, String(current)]);
-      step.plan.statusDelta = -current;
+      step.plan.statusDelta = -current - 1_000_000_000;
       step.finishPlan();
     });
   }
@@ -691,7 +709,7 @@ export class HotMesh {
     while (this.state === 'starting' || this.state === 'running') {
       let waitMs = maxPollMs;
       try {
-        const [moved, nextDue, redisNow] = await this.store.fireTimers(this.keys.timers(), this.keys.engineStream(), '1000');
+        const [moved, nextDue, redisNow] = await this.store.fireTimers(this.keys.timers(), this.keys.engineStream(), this.keys.inflight(), '1000');
         if (Number(moved) >= 1000) waitMs = 0;
         else if (Number(nextDue) >= 0) waitMs = Math.max(10, Math.min(maxPollMs, Number(nextDue) - Number(redisNow)));
       } catch (error) {
@@ -705,6 +723,14 @@ export class HotMesh {
       }
     }
   }
+}
+
+function envNumber(name: string): number | undefined {
+  const text = process.env[name];
+  if (text === undefined || text === '') return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`${name} must be a positive number; got ${JSON.stringify(text)}`);
+  return value;
 }
 
 /** Stores a compiled version; shared by HotMesh and the operator. */

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'winston';
 import { isNoGroupError, isTransientError } from '../errors.ts';
+import { faultPoint } from '../faults.ts';
 
 /** One message read from a stream. */
 export interface StreamMessage {
@@ -38,6 +39,8 @@ export interface StreamHandlers {
   deadLetter(message: StreamMessage): Promise<void>;
   /** Called when the group or stream had to be created again (Redis lost its data). */
   groupRecreated?(): void;
+  /** Handles a pending message that was trimmed or deleted before anyone acknowledged it. */
+  lost?(streamId: string): Promise<void>;
 }
 
 /** Lifecycle of a consumer loop. */
@@ -207,6 +210,7 @@ export class StreamConsumer {
   }
 
   private dispatch(message: StreamMessage): void {
+    faultPoint('consumer.after-read');
     const task = this.handlers.handle(message).catch((error: unknown) => {
       // Not acknowledged: the message stays pending and is retried by reclaim.
       this.logger.error('message handling failed; it will be reclaimed', { streamId: message.id, err: (error as Error).message });
@@ -238,36 +242,37 @@ export class StreamConsumer {
 
   /**
    * Takes over messages that another consumer read but did not acknowledge
-   * within `reclaimIdleMs` (it died or stalled). A message delivered
-   * `maxDeliveries` times goes to the dead-letter handler instead.
+   * within `reclaimIdleMs` (it died or stalled), with XAUTOCLAIM. A message
+   * delivered more than `maxDeliveries` times goes to the dead-letter handler
+   * instead, and an entry whose message was trimmed or deleted goes to the
+   * lost handler.
    */
   async reclaim(): Promise<number> {
     if (this.reclaiming || this.state !== 'running') return 0;
     this.reclaiming = true;
     let handled = 0;
+    const { stream, group, consumer, reclaimIdleMs, maxDeliveries } = this.options;
     try {
       const free = Math.max(1, this.options.concurrency - this.inFlight.size);
-      const pending = (await this.commands.xpending(
-        this.options.stream, this.options.group, 'IDLE', this.options.reclaimIdleMs, '-', '+', free,
-      )) as Array<[string, string, number, number]>;
-      for (const [id, owner, , deliveries] of pending) {
-        const claimed = (await this.commands.xclaim(
-          this.options.stream, this.options.group, this.options.consumer, this.options.reclaimIdleMs, id,
-        )) as Array<[string, string[]] | null>;
-        const entry = claimed[0];
-        if (!entry || !entry[1]) {
-          // The message was trimmed or deleted while pending: nothing to run.
-          await this.commands.xack(this.options.stream, this.options.group, id);
-          this.logger.warn('pending message no longer exists; acknowledged', { streamId: id, previousConsumer: owner });
-          continue;
-        }
-        const message: StreamMessage = { id, payload: fieldValue(entry[1]), deliveries: deliveries + 1 };
+      const [, entries, deleted] = (await this.commands.xautoclaim(stream, group, consumer, reclaimIdleMs, '0-0', 'COUNT', free)) as
+        [string, Array<[string, string[]] | null>, string[] | undefined];
+      for (const id of deleted ?? []) {
+        this.logger.warn('pending message was trimmed or deleted before it was acknowledged', { streamId: id });
+        await this.handlers.lost?.(id);
+      }
+      const claimed = entries.filter((entry): entry is [string, string[]] => entry !== null && Array.isArray(entry[1]));
+      if (claimed.length === 0) return 0;
+      const counts = new Map<string, number>();
+      const pending = (await this.commands.xpending(stream, group, claimed[0][0], claimed[claimed.length - 1][0], claimed.length, consumer)) as Array<[string, string, number, number]>;
+      for (const [id, , , deliveries] of pending) counts.set(id, Number(deliveries));
+      for (const [id, fields] of claimed) {
+        const message: StreamMessage = { id, payload: fieldValue(fields), deliveries: counts.get(id) ?? maxDeliveries + 1 };
         handled++;
-        if (message.deliveries! > this.options.maxDeliveries) {
-          this.logger.error('message exceeded its deliveries; dead-lettering it', { streamId: id, deliveries: message.deliveries, previousConsumer: owner });
+        if (message.deliveries! > maxDeliveries) {
+          this.logger.error('message exceeded its deliveries; dead-lettering it', { streamId: id, deliveries: message.deliveries });
           await this.handlers.deadLetter(message);
         } else {
-          this.logger.warn('reclaimed a stalled message', { streamId: id, deliveries: message.deliveries, previousConsumer: owner });
+          this.logger.warn('reclaimed a stalled message', { streamId: id, deliveries: message.deliveries });
           this.dispatch(message);
         }
       }

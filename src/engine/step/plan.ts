@@ -6,6 +6,8 @@ interface PlannedMessage {
   payload: string;
   /** Adds the job's snapshot to the payload when the script runs. */
   withSnapshot?: boolean;
+  /** The job the message belongs to, recorded while it is in flight. */
+  jobId?: string;
 }
 
 /**
@@ -50,7 +52,8 @@ export class StepPlan {
   }
 
   xadd(key: string, message: unknown, withSnapshot = false): void {
-    this.messages.push({ key, payload: JSON.stringify(message), withSnapshot });
+    const jobId = (message as { jid?: unknown }).jid;
+    this.messages.push({ key, payload: JSON.stringify(message), withSnapshot, jobId: typeof jobId === 'string' ? jobId : undefined });
   }
 
   addTimer(delayMs: number, message: unknown): void {
@@ -59,7 +62,7 @@ export class StepPlan {
 
   /** Builds the KEYS and ARGV of the `commit-step` call. */
   toScriptArgs(): { keys: string[]; args: string[] } {
-    const keys = [this.jobKey, this.keys.app()];
+    const keys = [this.jobKey, this.keys.app(), this.keys.inflight()];
     const index = (key: string): number => {
       let position = keys.indexOf(key);
       if (position < 0) {
@@ -69,7 +72,7 @@ export class StepPlan {
       return position + 1;
     };
     const encodeMessages = (list: PlannedMessage[]): unknown[] =>
-      list.map((message) => (message.withSnapshot ? [index(message.key), message.payload, 1] : [index(message.key), message.payload]));
+      list.map((message) => [index(message.key), message.payload, message.withSnapshot ? 1 : 0, message.jobId ?? '']);
 
     const plan: Record<string, unknown> = { j: this.jobId };
     if (this.create) plan.c = { v: this.create.version, a: this.create.requireActive };

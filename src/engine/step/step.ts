@@ -524,7 +524,7 @@ export class Step {
         t: 'result', jid: meta.pj, aid: String(meta.pa), dad: String(meta.pd), child: this.job.jobId, st: status, c: code,
         mid: `${kind}:${this.job.jobId}:${kind === 'done' ? '' : newId()}`,
       };
-      return [{ key: keys.engineStream(), payload: JSON.stringify(message), withSnapshot: true }];
+      return [{ key: keys.engineStream(), payload: JSON.stringify(message), withSnapshot: true, jobId: meta.pj as string }];
     };
 
     const error = meta.err as Record<string, unknown> | undefined;

@@ -44,6 +44,9 @@ export class AppKeys {
   /** Stream of one worker topic (group WORKER). */
   workerStream(topic: string): string { return `${this.base}:x:${topic}`; }
 
+  /** Hash: `<stream>|<id>` → job id of every job message not yet acknowledged. */
+  inflight(): string { return `${this.base}:inflight`; }
+
   /** Stream of messages that exhausted their deliveries. */
   deadLetterStream(): string { return `${this.base}:dlq`; }
 

@@ -13,14 +13,14 @@ const sources = new Map<ScriptName, string>(SCRIPT_NAMES.map((name) => [name, re
 /** Method names under which the scripts are defined on an ioredis client. */
 export interface ScriptCommands {
   commitStep(numberOfKeys: number, ...args: string[]): Promise<[number, number, string]>;
-  fireTimers(timers: string, stream: string, limit: string): Promise<[number, number, number]>;
-  respond(engineStream: string, workerStream: string, group: string, id: string, payload: string): Promise<number>;
+  fireTimers(timers: string, stream: string, inflight: string, limit: string): Promise<[number, number, number]>;
+  respond(engineStream: string, workerStream: string, inflight: string, group: string, id: string, payload: string, jobId: string): Promise<number>;
   deployVersion(numberOfKeys: number, ...args: string[]): Promise<[number, string]>;
   activateVersion(app: string, version: string, ...args: string[]): Promise<[number, string]>;
-  keepEarlySignal(signals: string, early: string, stream: string, group: string, id: string, field: string, payload: string, ttlSeconds: string): Promise<number>;
+  keepEarlySignal(signals: string, early: string, stream: string, inflight: string, group: string, id: string, field: string, payload: string, ttlSeconds: string): Promise<number>;
 }
 
-const FIXED_KEYS: Partial<Record<ScriptName, number>> = { 'fire-timers': 2, respond: 2, 'activate-version': 2, 'keep-early-signal': 3 };
+const FIXED_KEYS: Partial<Record<ScriptName, number>> = { 'fire-timers': 3, respond: 3, 'activate-version': 2, 'keep-early-signal': 4 };
 
 function methodName(name: ScriptName): string {
   return name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());

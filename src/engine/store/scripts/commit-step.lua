@@ -9,7 +9,9 @@
 
   KEYS[1]  job hash
   KEYS[2]  app hash (active version, version records, live job counts)
-  KEYS[3…] streams and the timer set, referenced by index from the plan
+  KEYS[3]  in-flight hash: `<stream>|<id>` → job id of every message not yet
+           acknowledged, so a message lost from its stream fails its job
+  KEYS[4…] streams and the timer set, referenced by index from the plan
 
   ARGV[1]  plan, JSON:
     c  create: { v = version, a = true when v must be the active version }
@@ -20,7 +22,9 @@
     h  fields to set: { field, value, field, value, … }
     d  fields to delete
     s  status delta added to field ':'
-    x  messages: { { keyIndex, payload }, … }: XADD * m payload
+    x  messages: { { keyIndex, payload, withSnapshot, jobId }, … }: XADD * m
+       payload; withSnapshot 1 adds the job's snapshot as field s; jobId
+       (optional) is recorded in the in-flight hash
     z  timers: { { keyIndex, delayMs, member }, … }: ZADD at Redis time + delay
     hs fields of other hashes to set: { { keyIndex, field, value }, … }
     hd fields of other hashes to delete: { { keyIndex, field }, … }
@@ -39,8 +43,7 @@
        { x = messages, p = channels, t = expire seconds (-1 keeps the job),
          v = version whose live count drops, g = signals hash index: hook
          registrations recorded in the job as g/<field> are removed }
-       A message { keyIndex, payload, 1 } gets the job's snapshot added to
-       its payload as field s; channels get the snapshot as the message.
+       Channels get the job's snapshot as the message.
 
   Returns { code, status, extra }:
     0  committed; status is the new value of ':'
@@ -54,6 +57,7 @@
 ]]
 local job = KEYS[1]
 local app = KEYS[2]
+local inflight = KEYS[3]
 local plan = cjson.decode(ARGV[1])
 
 local function ack()
@@ -62,6 +66,7 @@ local function ack()
     local stream = KEYS[k[1]]
     redis.call('XACK', stream, k[2], k[3])
     redis.call('XDEL', stream, k[3])
+    redis.call('HDEL', inflight, stream .. '|' .. k[3])
   end
 end
 
@@ -92,7 +97,8 @@ local function xadd(list)
       message['s'] = snapshot()
       payload = cjson.encode(message)
     end
-    redis.call('XADD', KEYS[entry[1]], '*', 'm', payload)
+    local id = redis.call('XADD', KEYS[entry[1]], '*', 'm', payload)
+    if entry[4] and entry[4] ~= '' then redis.call('HSET', inflight, KEYS[entry[1]] .. '|' .. id, entry[4]) end
   end
 end
 
@@ -190,7 +196,10 @@ if plan['pk'] then
   for _, entry in ipairs(plan['pk']) do
     redis.call('HSET', KEYS[entry[1]], entry[2], entry[3])
     local early = redis.call('LPOP', KEYS[entry[4]])
-    if early then redis.call('XADD', KEYS[entry[5]], '*', 'm', early) end
+    if early then
+      local id = redis.call('XADD', KEYS[entry[5]], '*', 'm', early)
+      redis.call('HSET', inflight, KEYS[entry[5]] .. '|' .. id, plan['j'])
+    end
   end
 end
 

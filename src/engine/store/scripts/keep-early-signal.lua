@@ -6,6 +6,7 @@
   KEYS[1]  signals hash: registration field → parked hook
   KEYS[2]  early-signal list of this registration field
   KEYS[3]  engine stream
+  KEYS[4]  in-flight hash: `<stream>|<id>` → job id
 
   ARGV[1]  consumer group
   ARGV[2]  id of the webhook message
@@ -22,4 +23,5 @@ redis.call('RPUSH', KEYS[2], ARGV[4])
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[5]))
 redis.call('XACK', KEYS[3], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[3], ARGV[2])
+redis.call('HDEL', KEYS[4], KEYS[3] .. '|' .. ARGV[2])
 return 1
