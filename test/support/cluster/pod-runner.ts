@@ -301,7 +301,16 @@ export class PodRunner {
     } catch (error) {
       if (error instanceof UnsupportedPodError) {
         this.logger.warn('pod cannot run here', { pod: podKey(pod), error: error.message });
-        await this.finish(record, 'Failed', 'UnsupportedByPodRunner', error.message);
+        if ((pod.spec?.restartPolicy ?? 'Always') === 'Never') {
+          await this.finish(record, 'Failed', 'UnsupportedByPodRunner', error.message);
+          return;
+        }
+        // A ReplicaSet replaces a Failed pod at once, which would loop
+        // forever, so report it the way the kubelet reports a container
+        // it cannot create: Pending, with the container waiting.
+        record.container.waitingReason = 'CreateContainerError';
+        record.container.waitingMessage = error.message;
+        await this.patchStatus(record, podStatus(pod, record.container, record.startTime, 'Pending'));
         return;
       }
       if (error instanceof ContainerConfigError) {
