@@ -180,6 +180,50 @@ describe('control plane: deployments run as local processes', function () {
     await waitUntil('the pod object is deleted', async () => (await core.listNamespacedPod({ namespace: ns })).items.length === 0);
   });
 
+  it('unsupported command waits without replacement', async function () {
+    this.timeout(30_000);
+    const ns = namespace!;
+    const body = deployment('shell', 1, pidDir!);
+    body.spec!.template.spec!.containers[0].command = ['sh', '-c', 'true'];
+    await apps.createNamespacedDeployment({ namespace: ns, body });
+
+    const waiting = await waitUntil('the container reports CreateContainerError', async () => {
+      const list = await core.listNamespacedPod({ namespace: ns });
+      const state = list.items[0]?.status?.containerStatuses?.[0]?.state?.waiting;
+      return state?.reason === 'CreateContainerError' ? state : undefined;
+    });
+    expect(waiting.message).to.contain('unsupported command "sh"');
+
+    // A Failed pod would make the ReplicaSet create replacements.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const pods = await core.listNamespacedPod({ namespace: ns });
+    expect(pods.items).to.have.length(1);
+    expect(pods.items[0].status?.phase).to.equal('Pending');
+  });
+
+  it('missing configmap delays start until created', async function () {
+    this.timeout(30_000);
+    const ns = namespace!;
+    const dir = pidDir!;
+    await core.deleteNamespacedConfigMap({ name: 'settings', namespace: ns });
+    await apps.createNamespacedDeployment({ namespace: ns, body: deployment('late-config', 1, dir) });
+
+    const waiting = await waitUntil('the container reports CreateContainerConfigError', async () => {
+      const list = await core.listNamespacedPod({ namespace: ns });
+      const state = list.items[0]?.status?.containerStatuses?.[0]?.state?.waiting;
+      return state?.reason === 'CreateContainerConfigError' ? state : undefined;
+    });
+    expect(waiting.message).to.contain('configmap "settings" not found');
+    expect(readPidRecords(dir)).to.have.length(0);
+
+    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'settings' }, data: { greeting: 'late hello' } } });
+    const [record] = await waitUntil('the process starts', () => {
+      const records = readPidRecords(dir);
+      return records.length === 1 ? records : undefined;
+    }, 20_000);
+    expect(record.greeting).to.equal('late hello');
+  });
+
   it('exited process restarts with a new pid', async function () {
     this.timeout(60_000);
     const ns = namespace!;
