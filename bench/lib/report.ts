@@ -163,7 +163,7 @@ function timerCells(outcome: RowOutcome<TimerRun>): Cells {
     const cells = emptyCells('5', 'ours timers: trigger → hook `sleep: 1`, all started at once; lateness = completion − start − 1 s');
     const of = (pick: (run: TimerRun) => number): string => `${integer.format(median(runs.map(pick)))} ms`;
     cells[2] = `${integer.format(runs[0].jobs)} sleeps ×${runs.length}`;
-    cells[3] = `max ${of((run) => run.maxMs)} late (caller: max ${of((run) => run.callerMaxMs)})`;
+    cells[3] = `max ${of((run) => run.maxMs)} late (caller: max ${of((run) => run.callerMaxMs)}); ${runs[0].smallJobs} sleeps at once: p50 ${of((run) => run.smallP50Ms)}, max ${of((run) => run.smallMaxMs)}`;
     cells[4] = `${of((run) => run.p50Ms)} (caller ${of((run) => run.callerP50Ms)})`;
     cells[5] = `${of((run) => run.p99Ms)} (caller ${of((run) => run.callerP99Ms)})`;
     return cells;

@@ -2,7 +2,9 @@
 // started at once against one engine in this process, and how late each
 // wake-up fires. Lateness is the job's completion minus its creation minus
 // the sleep, from metadata `ju` - `jc`, which the engine stamps. The caller's
-// view (pubsub call to resolution, minus the sleep) is reported too.
+// view (pubsub call to resolution, minus the sleep) is reported too. A burst
+// of `smallJobs` sleeps afterwards shows the lateness of a lightly loaded
+// engine, where the burst's own steps do not queue up.
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { excludeFromCount, quantile } from '../lib/measure.ts';
@@ -16,6 +18,7 @@ export interface TimersParams {
   redisUrl: string;
   jobs: number;
   warmupJobs: number;
+  smallJobs: number;
   /** Engine-stream messages handled at once. */
   concurrency: number;
 }
@@ -30,6 +33,9 @@ export interface TimersRun {
   callerP50Ms: number;
   callerP99Ms: number;
   callerMaxMs: number;
+  smallJobs: number;
+  smallP50Ms: number;
+  smallMaxMs: number;
 }
 
 function lateness(values: number[]): { p50: number; p99: number; max: number } {
@@ -63,6 +69,7 @@ scenarioMain(async (params: TimersParams): Promise<TimersRun> => {
     const measured = await sleepAll(params.jobs);
     const engine = lateness(measured.engine);
     const caller = lateness(measured.caller);
+    const small = lateness((await sleepAll(params.smallJobs)).engine);
     return {
       jobs: params.jobs,
       p50Ms: engine.p50,
@@ -71,6 +78,9 @@ scenarioMain(async (params: TimersParams): Promise<TimersRun> => {
       callerP50Ms: caller.p50,
       callerP99Ms: caller.p99,
       callerMaxMs: caller.max,
+      smallJobs: params.smallJobs,
+      smallP50Ms: small.p50,
+      smallMaxMs: small.max,
     };
   } finally {
     await hotMesh.stop(1000);
