@@ -220,8 +220,18 @@ async function profileOurs(redis: BenchRedis, plan: Plan): Promise<string> {
   ].join('\n');
 }
 
+/** Names the engine code that ran: the commit, and whether src/ had uncommitted changes. */
+function describeSource(): string {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  if (head.status !== 0) return 'engine: not a git checkout';
+  const changes = spawnSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' });
+  const dirty = changes.stdout.trim() !== '' ? ' with uncommitted changes in src/' : '';
+  return `engine: commit ${head.stdout.trim()}${dirty}`;
+}
+
 function machineLines(redis: BenchRedis, versions: { bullMq: string; hotMesh: string }, loadBefore: number[], quick: boolean, runs: number): string[] {
   return [
+    describeSource(),
     `machine: ${cpus().length} cores (nproc), ${cpus()[0]?.model ?? 'unknown CPU'}; Redis ${redis.version} (--save '' --appendonly no); Node ${process.version}; BullMQ ${versions.bullMq}; HotMesh ${versions.hotMesh}`,
     `mode: ${quick ? 'quick' : 'full'}, ${runs} runs per row, each cell the median of its metric; load average before: ${loadBefore.map((value) => value.toFixed(2)).join(' ')}, after: ${loadavg().map((value) => value.toFixed(2)).join(' ')}`,
   ];

@@ -21,6 +21,9 @@ export interface ProcessCounters {
   cpuMicros: number;
   /** Resident set size now, bytes. */
   rss: number;
+  /** Time the event loop (main thread) spent running callbacks, and waiting for I/O, ms. */
+  loopActiveMs: number;
+  loopIdleMs: number;
 }
 
 /** Resources Redis has used so far. */
@@ -63,7 +66,8 @@ export function excludeFromCount(client: object): void {
 
 export function readProcessCounters(): ProcessCounters {
   const cpu = process.cpuUsage();
-  return { commands: commandCount, cpuMicros: cpu.user + cpu.system, rss: process.memoryUsage.rss() };
+  const loop = performance.eventLoopUtilization();
+  return { commands: commandCount, cpuMicros: cpu.user + cpu.system, rss: process.memoryUsage.rss(), loopActiveMs: loop.active, loopIdleMs: loop.idle };
 }
 
 /** Peak resident set size of this process since it started, bytes (getrusage maxrss). */
@@ -72,7 +76,13 @@ export function peakRssBytes(): number {
 }
 
 export function subtractProcessCounters(end: ProcessCounters, start: ProcessCounters): ProcessCounters {
-  return { commands: end.commands - start.commands, cpuMicros: end.cpuMicros - start.cpuMicros, rss: end.rss };
+  return {
+    commands: end.commands - start.commands,
+    cpuMicros: end.cpuMicros - start.cpuMicros,
+    rss: end.rss,
+    loopActiveMs: end.loopActiveMs - start.loopActiveMs,
+    loopIdleMs: end.loopIdleMs - start.loopIdleMs,
+  };
 }
 
 /**
@@ -120,6 +130,12 @@ export function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return sorted[rank];
+}
+
+/** Returns the share of a window in which the event loop ran callbacks, 0…1. */
+export function loopBusyShare(delta: ProcessCounters): number {
+  const total = delta.loopActiveMs + delta.loopIdleMs;
+  return total > 0 ? delta.loopActiveMs / total : Number.NaN;
 }
 
 export function median(values: readonly number[]): number {

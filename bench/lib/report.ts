@@ -34,6 +34,8 @@ export interface ThroughputMedians {
   nodeCpuMicrosPerJob: number;
   /** Cores busy with other work during the window. */
   otherLoad: number;
+  /** Share of the window each process's event loop was busy, 0…1; the scenario process first. */
+  loopBusy: number[];
 }
 
 export function throughputMedians(runs: ThroughputRun[]): ThroughputMedians {
@@ -49,6 +51,7 @@ export function throughputMedians(runs: ThroughputRun[]): ThroughputMedians {
     redisCpuMicrosPerJob: of((run) => (run.redisCpuSeconds * 1e6) / run.jobs),
     nodeCpuMicrosPerJob: of((run) => (run.nodeCpuSeconds * 1e6) / run.jobs),
     otherLoad: of((run) => Math.max(0, run.machineCpuSeconds - run.nodeCpuSeconds - run.redisCpuSeconds) / run.seconds),
+    loopBusy: runs[0].loopBusy.map((_, i) => of((run) => run.loopBusy[i])),
   };
 }
 
@@ -64,12 +67,12 @@ function firstLine(text: string): string {
   return text.split('\n')[0].slice(0, 160);
 }
 
-type Cells = [string, string, string, string, string, string, string, string, string, string, string];
+type Cells = [string, string, string, string, string, string, string, string, string, string, string, string];
 
-const HEADER: Cells = ['#', 'benchmark', 'per run', 'result (median)', 'p50', 'p99', 'client cmds/job', 'in-script cmds/job', 'Redis CPU/job', 'Node CPU/job', 'other load'];
+const HEADER: Cells = ['#', 'benchmark', 'per run', 'result (median)', 'p50', 'p99', 'client cmds/job', 'in-script cmds/job', 'Redis CPU/job', 'Node CPU/job', 'event loop busy', 'other load'];
 
 function emptyCells(id: string, name: string): Cells {
-  return [id, name, '', '', '', '', '', '', '', '', ''];
+  return [id, name, '', '', '', '', '', '', '', '', '', ''];
 }
 
 function outcomeCells<T>(id: string, name: string, outcome: RowOutcome<T>, fill: (runs: T[]) => Cells): Cells {
@@ -87,6 +90,7 @@ function throughputCells(id: string, name: string, outcome: RowOutcome<Throughpu
       `${integer.format(m.p50Ms)} ms`, `${integer.format(m.p99Ms)} ms`,
       oneDecimal.format(m.clientCommandsPerJob), oneDecimal.format(m.scriptCommandsPerJob),
       `${integer.format(m.redisCpuMicrosPerJob)} µs`, `${integer.format(m.nodeCpuMicrosPerJob)} µs`,
+      m.loopBusy.map((share) => `${integer.format(share * 100)} %`).join(' / '),
       `${twoDecimals.format(m.otherLoad)} cores`,
     ];
   });

@@ -5,6 +5,7 @@ import type { Helper } from './processes.ts';
 import {
   quantile,
   readMachineCpuSeconds,
+  loopBusyShare,
   peakRssBytes,
   readProcessCounters,
   readRedisCounters,
@@ -28,6 +29,10 @@ export interface ThroughputRun {
   redisCommands: number;
   redisCpuSeconds: number;
   nodeCpuSeconds: number;
+  /** Node CPU time of each process, s; this process first. */
+  nodeCpuSecondsByProcess: number[];
+  /** Share of the window each process's event loop was busy, 0…1; this process first. */
+  loopBusy: number[];
   /**
    * CPU time that the whole machine used in the window, s. What the bench's
    * processes and Redis did not use was other load on the shared cores.
@@ -64,15 +69,9 @@ export async function measureThroughput(options: ThroughputOptions): Promise<Thr
   const helperEnd = await Promise.all(options.helpers.map((helper) => helper.snapshot()));
   const redis = subtractRedisCounters(await readRedisCounters(options.monitor), redisStart);
 
-  let clientCommands = local.commands;
-  let nodeCpuMicros = local.cpuMicros;
-  const peaks = [peakRssBytes()];
-  helperEnd.forEach((end, i) => {
-    const delta = subtractProcessCounters(end.counters, helperStart[i].counters);
-    clientCommands += delta.commands;
-    nodeCpuMicros += delta.cpuMicros;
-    peaks.push(end.peakRss);
-  });
+  const deltas = [local, ...helperEnd.map((end, i) => subtractProcessCounters(end.counters, helperStart[i].counters))];
+  const peaks = [peakRssBytes(), ...helperEnd.map((end) => end.peakRss)];
+  const nodeCpuSecondsByProcess = deltas.map((delta) => delta.cpuMicros / 1e6);
 
   latencies.sort((a, b) => a - b);
   return {
@@ -81,10 +80,12 @@ export async function measureThroughput(options: ThroughputOptions): Promise<Thr
     jobsPerSecond: options.jobs / seconds,
     p50Ms: quantile(latencies, 0.5),
     p99Ms: quantile(latencies, 0.99),
-    clientCommands,
+    clientCommands: deltas.reduce((sum, delta) => sum + delta.commands, 0),
     redisCommands: redis.commandsProcessed,
     redisCpuSeconds: redis.cpuSeconds,
-    nodeCpuSeconds: nodeCpuMicros / 1e6,
+    nodeCpuSeconds: nodeCpuSecondsByProcess.reduce((sum, cpu) => sum + cpu, 0),
+    nodeCpuSecondsByProcess,
+    loopBusy: deltas.map(loopBusyShare),
     machineCpuSeconds,
     processes: 1 + options.helpers.length,
     peakRss: peaks,
