@@ -1,5 +1,6 @@
 // Summarizes a V8 CPU profile (`node --cpu-prof`): self time per function
-// and per origin (our engine, ioredis, winston, Node internals, GC, …).
+// and per origin (our engine, ioredis, winston, Node internals, GC, …), and
+// inclusive time of the engine's own functions (src/), callees included.
 // Usage: node bench/profile-summary.ts FILE.cpuprofile [--top N]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -32,6 +33,8 @@ export interface ProfileSummary {
   idleMs: number;
   functions: SelfTime[];
   origins: SelfTime[];
+  /** Inclusive time of functions under src/: their own time plus their callees'. */
+  engineInclusive: SelfTime[];
 }
 
 /** Names the code a frame belongs to, from its script URL. */
@@ -63,6 +66,8 @@ function shortUrl(url: string): string {
 
 export function summarizeProfile(profile: CpuProfile, top: number): ProfileSummary {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
   const selfMicros = new Map<number, number>();
   // timeDeltas[i] is the time between sample i-1 and sample i, charged to sample i.
   for (let i = 0; i < profile.samples.length; i++) {
@@ -72,6 +77,7 @@ export function summarizeProfile(profile: CpuProfile, top: number): ProfileSumma
 
   const functions = new Map<string, number>();
   const origins = new Map<string, number>();
+  const engineInclusive = new Map<string, number>();
   let idleMicros = 0;
   let totalMicros = 0;
   for (const [id, micros] of selfMicros) {
@@ -85,6 +91,18 @@ export function summarizeProfile(profile: CpuProfile, top: number): ProfileSumma
     const name = frame.url === '' ? frame.functionName : `${frame.functionName || '(anonymous)'} ${shortUrl(frame.url)}:${frame.lineNumber + 1}`;
     functions.set(name, (functions.get(name) ?? 0) + micros);
     origins.set(origin, (origins.get(origin) ?? 0) + micros);
+
+    // Charge this node's time once to every engine function on its stack;
+    // a recursive function appears once.
+    const charged = new Set<string>();
+    for (let current: number | undefined = id; current !== undefined; current = parentOf.get(current)) {
+      const callFrame = byId.get(current)!.callFrame;
+      if (!/\/src\//.test(callFrame.url)) continue;
+      const key = `${callFrame.functionName || '(anonymous)'} ${shortUrl(callFrame.url)}:${callFrame.lineNumber + 1}`;
+      if (charged.has(key)) continue;
+      charged.add(key);
+      engineInclusive.set(key, (engineInclusive.get(key) ?? 0) + micros);
+    }
   }
 
   const busyMicros = totalMicros - idleMicros;
@@ -98,6 +116,7 @@ export function summarizeProfile(profile: CpuProfile, top: number): ProfileSumma
     idleMs: idleMicros / 1000,
     functions: rank(functions, top),
     origins: rank(origins, top),
+    engineInclusive: rank(engineInclusive, top),
   };
 }
 
@@ -108,6 +127,8 @@ export function formatProfileSummary(summary: ProfileSummary): string {
   for (const entry of summary.origins) lines.push(`| ${entry.name} | ${entry.ms.toFixed(0)} | ${(entry.share * 100).toFixed(1)} |`);
   lines.push('', '| top functions by self time | ms | % of busy |', '|---|---:|---:|');
   for (const entry of summary.functions) lines.push(`| \`${entry.name}\` | ${entry.ms.toFixed(0)} | ${(entry.share * 100).toFixed(1)} |`);
+  lines.push('', '| engine functions by inclusive time (callees included) | ms | % of busy |', '|---|---:|---:|');
+  for (const entry of summary.engineInclusive) lines.push(`| \`${entry.name}\` | ${entry.ms.toFixed(0)} | ${(entry.share * 100).toFixed(1)} |`);
   return lines.join('\n');
 }
 
