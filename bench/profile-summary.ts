@@ -1,7 +1,8 @@
 // Summarizes a V8 CPU profile (`node --cpu-prof`): self time per function
 // and per origin (our engine, ioredis, winston, Node internals, GC, …), and
 // inclusive time of the engine's own functions (src/), callees included.
-// Usage: node bench/profile-summary.ts FILE.cpuprofile [--top N]
+// Usage: node bench/profile-summary.ts FILE.cpuprofile [--top N] [--inclusive REGEX]
+// where REGEX picks other functions for the inclusive table by name and URL.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
@@ -33,8 +34,8 @@ export interface ProfileSummary {
   idleMs: number;
   functions: SelfTime[];
   origins: SelfTime[];
-  /** Inclusive time of functions under src/: their own time plus their callees'. */
-  engineInclusive: SelfTime[];
+  /** Inclusive time of the picked functions (by default those under src/): their own time plus their callees'. */
+  inclusive: SelfTime[];
 }
 
 /** Names the code a frame belongs to, from its script URL. */
@@ -64,7 +65,8 @@ function shortUrl(url: string): string {
   return source >= 0 ? url.slice(source + 1) : url;
 }
 
-export function summarizeProfile(profile: CpuProfile, top: number): ProfileSummary {
+/** Summarizes `profile`; `inclusivePattern` picks functions by `name url` for the inclusive table. */
+export function summarizeProfile(profile: CpuProfile, top: number, inclusivePattern: RegExp = /\/src\//): ProfileSummary {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parentOf = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
@@ -77,7 +79,7 @@ export function summarizeProfile(profile: CpuProfile, top: number): ProfileSumma
 
   const functions = new Map<string, number>();
   const origins = new Map<string, number>();
-  const engineInclusive = new Map<string, number>();
+  const inclusive = new Map<string, number>();
   let idleMicros = 0;
   let totalMicros = 0;
   for (const [id, micros] of selfMicros) {
@@ -92,16 +94,15 @@ export function summarizeProfile(profile: CpuProfile, top: number): ProfileSumma
     functions.set(name, (functions.get(name) ?? 0) + micros);
     origins.set(origin, (origins.get(origin) ?? 0) + micros);
 
-    // Charge this node's time once to every engine function on its stack;
-    // a recursive function appears once.
+    // Charge this node's time once to every picked function on its stack,
+    // so a recursive function counts once.
     const charged = new Set<string>();
     for (let current: number | undefined = id; current !== undefined; current = parentOf.get(current)) {
       const callFrame = byId.get(current)!.callFrame;
-      if (!/\/src\//.test(callFrame.url)) continue;
       const key = `${callFrame.functionName || '(anonymous)'} ${shortUrl(callFrame.url)}:${callFrame.lineNumber + 1}`;
-      if (charged.has(key)) continue;
+      if (charged.has(key) || !inclusivePattern.test(`${callFrame.functionName} ${callFrame.url}`)) continue;
       charged.add(key);
-      engineInclusive.set(key, (engineInclusive.get(key) ?? 0) + micros);
+      inclusive.set(key, (inclusive.get(key) ?? 0) + micros);
     }
   }
 
@@ -116,7 +117,7 @@ export function summarizeProfile(profile: CpuProfile, top: number): ProfileSumma
     idleMs: idleMicros / 1000,
     functions: rank(functions, top),
     origins: rank(origins, top),
-    engineInclusive: rank(engineInclusive, top),
+    inclusive: rank(inclusive, top),
   };
 }
 
@@ -127,17 +128,20 @@ export function formatProfileSummary(summary: ProfileSummary): string {
   for (const entry of summary.origins) lines.push(`| ${entry.name} | ${entry.ms.toFixed(0)} | ${(entry.share * 100).toFixed(1)} |`);
   lines.push('', '| top functions by self time | ms | % of busy |', '|---|---:|---:|');
   for (const entry of summary.functions) lines.push(`| \`${entry.name}\` | ${entry.ms.toFixed(0)} | ${(entry.share * 100).toFixed(1)} |`);
-  lines.push('', '| engine functions by inclusive time (callees included) | ms | % of busy |', '|---|---:|---:|');
-  for (const entry of summary.engineInclusive) lines.push(`| \`${entry.name}\` | ${entry.ms.toFixed(0)} | ${(entry.share * 100).toFixed(1)} |`);
+  lines.push('', '| functions by inclusive time (callees included) | ms | % of busy |', '|---|---:|---:|');
+  for (const entry of summary.inclusive) lines.push(`| \`${entry.name}\` | ${entry.ms.toFixed(0)} | ${(entry.share * 100).toFixed(1)} |`);
   return lines.join('\n');
 }
 
 if (import.meta.main) {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '20' } } });
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { top: { type: 'string', default: '20' }, inclusive: { type: 'string', default: '/src/' } },
+  });
   if (positionals.length !== 1) {
-    console.error('usage: node bench/profile-summary.ts FILE.cpuprofile [--top N]');
+    console.error('usage: node bench/profile-summary.ts FILE.cpuprofile [--top N] [--inclusive REGEX]');
     process.exit(2);
   }
   const profile = JSON.parse(readFileSync(positionals[0], 'utf8')) as CpuProfile;
-  console.log(formatProfileSummary(summarizeProfile(profile, Number(values.top))));
+  console.log(formatProfileSummary(summarizeProfile(profile, Number(values.top), new RegExp(values.inclusive))));
 }
