@@ -29,11 +29,13 @@ const HOTMESH_DIR = join(import.meta.dirname, 'hotmesh-0.3.32');
 const ROWS = ['ours', 'hotmesh', 'bullmq', 'limit', 'timers', 'autoscale', 'memory'] as const;
 type Row = (typeof ROWS)[number];
 
-const USAGE = `usage: npm run bench -- [--quick] [--runs N] [--only ROWS] [--no-profile]
-  --quick       smaller job counts: about 1 minute instead of about 3
-  --runs N      measured runs per configuration, each cell the median (default 3)
-  --only ROWS   comma-separated subset of: ${ROWS.join(', ')}
-  --no-profile  skip the CPU profile of our one-process run`;
+const USAGE = `usage: npm run bench -- [--quick] [--runs N] [--only ROWS] [--in-flight N] [--concurrency N] [--no-profile]
+  --quick          smaller job counts: about 1 minute instead of about 3
+  --runs N         measured runs per configuration, each cell the median (default 3)
+  --only ROWS      comma-separated subset of: ${ROWS.join(', ')}
+  --in-flight N    jobs in flight in every throughput row (default 200)
+  --concurrency N  messages handled at once per worker topic, BullMQ queue and engine stream (default 100)
+  --no-profile     skip the CPU profile of our one-process run`;
 
 /** Job counts and settings of one bench mode. */
 interface Plan {
@@ -79,6 +81,8 @@ function parseOptions(): { plan: Plan; quick: boolean; runs: number; rows: Set<R
         quick: { type: 'boolean', default: false },
         runs: { type: 'string', default: '3' },
         only: { type: 'string' },
+        'in-flight': { type: 'string' },
+        concurrency: { type: 'string' },
         'no-profile': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -91,11 +95,18 @@ function parseOptions(): { plan: Plan; quick: boolean; runs: number; rows: Set<R
     console.log(USAGE);
     process.exit(0);
   }
-  const runs = Number(parsed.runs);
-  if (!Number.isInteger(runs) || runs < 1) {
-    console.error(`--runs must be a positive integer; got ${parsed.runs}\n${USAGE}`);
-    process.exit(2);
-  }
+  const positiveInteger = (name: string, text: string): number => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 1) {
+      console.error(`--${name} must be a positive integer; got ${text}\n${USAGE}`);
+      process.exit(2);
+    }
+    return value;
+  };
+  const runs = positiveInteger('runs', parsed.runs);
+  const plan = { ...(parsed.quick ? QUICK : FULL) };
+  if (parsed['in-flight'] !== undefined) plan.inFlight = positiveInteger('in-flight', parsed['in-flight']);
+  if (parsed.concurrency !== undefined) plan.concurrency = positiveInteger('concurrency', parsed.concurrency);
   const rows = new Set<Row>(parsed.only === undefined ? ROWS : []);
   for (const name of parsed.only?.split(',') ?? []) {
     if (!(ROWS as readonly string[]).includes(name)) {
@@ -104,7 +115,7 @@ function parseOptions(): { plan: Plan; quick: boolean; runs: number; rows: Set<R
     }
     rows.add(name as Row);
   }
-  return { plan: parsed.quick ? QUICK : FULL, quick: parsed.quick, runs, rows, profile: !parsed['no-profile'] && rows.has('ours') };
+  return { plan, quick: parsed.quick, runs, rows, profile: !parsed['no-profile'] && rows.has('ours') };
 }
 
 function log(message: string): void {
@@ -229,11 +240,11 @@ function describeSource(): string {
   return `engine: commit ${head.stdout.trim()}${dirty}`;
 }
 
-function machineLines(redis: BenchRedis, versions: { bullMq: string; hotMesh: string }, loadBefore: number[], quick: boolean, runs: number): string[] {
+function machineLines(redis: BenchRedis, versions: { bullMq: string; hotMesh: string }, loadBefore: number[], quick: boolean, runs: number, plan: Plan): string[] {
   return [
     describeSource(),
     `machine: ${cpus().length} cores (nproc), ${cpus()[0]?.model ?? 'unknown CPU'}; Redis ${redis.version} (--save '' --appendonly no); Node ${process.version}; BullMQ ${versions.bullMq}; HotMesh ${versions.hotMesh}`,
-    `mode: ${quick ? 'quick' : 'full'}, ${runs} runs per row, each cell the median of its metric; load average before: ${loadBefore.map((value) => value.toFixed(2)).join(' ')}, after: ${loadavg().map((value) => value.toFixed(2)).join(' ')}`,
+    `mode: ${quick ? 'quick' : 'full'}, ${runs} runs per row, each cell the median of its metric, ${plan.inFlight} jobs in flight, concurrency ${plan.concurrency}; load average before: ${loadBefore.map((value) => value.toFixed(2)).join(' ')}, after: ${loadavg().map((value) => value.toFixed(2)).join(' ')}`,
   ];
 }
 
@@ -294,7 +305,7 @@ async function main(): Promise<void> {
   }
 
   const report = [
-    ...machineLines(redis, { bullMq: results.bullMq.version, hotMesh: results.hotMesh.version }, loadBefore, options.quick, runs),
+    ...machineLines(redis, { bullMq: results.bullMq.version, hotMesh: results.hotMesh.version }, loadBefore, options.quick, runs, plan),
     `took ${Math.round((Date.now() - began) / 1000)} s`,
     '',
     formatTable(results),
