@@ -62,7 +62,9 @@ export class RedisServer {
 
   /** Returns a new ioredis client for this server; the caller closes it. */
   client(): Redis {
-    return new Redis(this.port, '127.0.0.1', { lazyConnect: false, maxRetriesPerRequest: 3 });
+    const client = new Redis(this.port, '127.0.0.1', { lazyConnect: false, maxRetriesPerRequest: 3 });
+    client.on('error', () => undefined);
+    return client;
   }
 
   /** Starts the process again on the same port and folder after a kill or shutdown. */

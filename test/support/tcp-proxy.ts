@@ -110,7 +110,10 @@ export class TcpProxy {
    */
   async refuse(durationMs?: number): Promise<void> {
     clearTimeout(this.refuseTimer);
-    if (this.server.listening) await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // close() stops accepting at once; its callback waits for open
+    // connections to end, which is not what refusing means here.
+    if (this.server.listening) this.server.close();
+    await new Promise((resolve) => setImmediate(resolve));
     if (durationMs !== undefined) {
       this.refuseTimer = setTimeout(() => { void this.acceptAgain(); }, durationMs);
     }

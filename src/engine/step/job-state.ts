@@ -117,13 +117,19 @@ export class JobState {
 }
 
 /**
- * The dimension of activity `target` as seen from `current` at `dad`: the
- * prefix of `dad` as deep as the target sits in the graph, padded with `,0`.
- * Activities re-entered by a cycle get new dimensions, so a reference always
- * reads the iteration the current activity belongs to.
+ * The dimension of activity `target` as seen from `current` at `dad`. Every
+ * activity's dimension extends its parent's, so the target's record is found
+ * at the longest prefix of `dad` that holds one: an ancestor on the path that
+ * led here, or a sibling branch of the same iteration. A cycle's later
+ * iterations have their own prefixes, so a reference reads the iteration the
+ * current activity belongs to. Without a record, the prefix as deep as the
+ * target sits in the graph is returned.
  */
-export function dimensionOf(app: CompiledApp, target: string, current: CompiledActivity, dad: string): string {
+export function dimensionOf(app: CompiledApp, job: JobState, target: string, current: CompiledActivity, dad: string): string {
   if (target === current.id) return dad;
+  for (let prefix = dad; prefix.length > 0; prefix = prefix.slice(0, prefix.lastIndexOf(','))) {
+    if (job.activity(target, prefix) !== undefined) return prefix;
+  }
   const activity = app.activities.get(target);
   if (!activity) return ',0';
   const depth = activity.ancestors.length + 1;

@@ -89,7 +89,7 @@ export class Step {
         default: {
           const target = this.app.activities.get(root);
           if (!target) return undefined;
-          return this.view(target, dimensionOf(this.app, root, activity, dad));
+          return this.view(target, dimensionOf(this.app, this.job, root, activity, dad));
         }
       }
     };
@@ -453,7 +453,9 @@ export class Step {
     delete record.e;
     if (outcome.status === 'error') {
       record.e = errorOf(outcome.data, outcome.code);
-      this.job.setMetadata('err', record.e);
+      // An error that a conditional transition routes (an error branch) is
+      // handled: it stays on the activity. Otherwise the job fails with it.
+      if (!this.errorIsRouted(activity, outcome.code)) this.job.setMetadata('err', record.e);
     } else if (outcome.data !== undefined) {
       record.o = outcome.data;
     }
@@ -473,6 +475,10 @@ export class Step {
     this.plan.statusDelta += pending ? children.length : children.length - 1;
     this.checkEmit(activity, dad, self);
     for (const child of children) this.enter(child, `${dad},0`);
+  }
+
+  private errorIsRouted(activity: CompiledActivity, code: number): boolean {
+    return activity.transitions.some((transition) => !transition.unconditional && transition.codes.some((pattern) => codeMatches(code, pattern)));
   }
 
   private matchTransitions(activity: CompiledActivity, dad: string, code: number, self?: { input?: unknown; hook?: unknown }): string[] {
