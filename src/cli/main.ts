@@ -15,6 +15,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   job: () => import('./commands/job.ts'),
   engine: () => import('./commands/engine.ts'),
   worker: () => import('./commands/worker.ts'),
+  hook: () => import('./commands/hook.ts'),
+  versions: () => import('./commands/versions.ts'),
+  rollcall: () => import('./commands/rollcall.ts'),
+  throttle: () => import('./commands/throttle.ts'),
 };
 
 const USAGE = `usage: hotmesh COMMAND [ARGS] [--redis URL]
@@ -24,6 +28,10 @@ Commands:
   activate APP_ID VERSION               make a deployed version the active one
   pub APP_ID TOPIC JSON [--await]       start a job; --await prints its final state
   job APP_ID JOB_ID                     print a job's state as JSON
+  hook APP_ID TOPIC JSON                send a signal to the hook a topic routes to
+  versions APP_ID                       list deployed versions
+  rollcall APP_ID                       list live engines and workers
+  throttle APP_ID (MS|pause|resume)     slow down, pause or resume reading
   engine [APP_ID]                       run an engine until SIGTERM
   worker [APP_ID] --module PATH         run workers from a module until SIGTERM
 

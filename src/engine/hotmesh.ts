@@ -19,6 +19,7 @@ import {
 import type { EngineMessage, LegStatus, WorkMessage } from './messages.ts';
 import { resolveIndexKeys } from './stats.ts';
 import { faultPoint } from './faults.ts';
+import { effectiveThrottle, PAUSED, Quorum, type ProcessProfile, type ThrottleScope } from './quorum/quorum.ts';
 import { StreamConsumer, type StreamMessage } from './router/stream-consumer.ts';
 import { JobState } from './step/job-state.ts';
 import { COMMIT, StepPlan } from './step/plan.ts';
@@ -80,6 +81,23 @@ export interface HotMeshConfig {
   eagerLimit?: number;
   /** How long a signal that came before its hook parked is kept, s. @default 86400 */
   earlySignalSeconds?: number;
+  /**
+   * How often this process writes its roll-call profile and re-reads the
+   * active version and throttles, ms. A process that dies drops out of the
+   * roll call after three of these. @default HOTMESH_HEARTBEAT_MS, else 2000
+   */
+  heartbeatMs?: number;
+}
+
+/** A deployed version as `versions` lists it. */
+export interface VersionRecord {
+  version: string;
+  digest: string;
+  deployedAt: string;
+  activatedAt?: string;
+  active: boolean;
+  /** Jobs started on this version that have not finished. */
+  liveJobs: number;
 }
 
 /** What `deploy` did. */
@@ -148,6 +166,10 @@ export class HotMesh {
   private readonly listeners = new Map<string, Set<JobListener>>();
   private readonly now: () => Date;
   private state: HotMeshState = 'starting';
+  private readonly quorum: Quorum;
+  private readonly consumerTopics = new Map<StreamConsumer, string | undefined>();
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private readonly startedAt = new Date().toISOString();
   private timerLoop: Promise<void> | undefined;
   private timerWake: (() => void) | undefined;
 
@@ -166,6 +188,7 @@ export class HotMesh {
     this.subscriber.on('error', (error: Error) => this.logger.debug('redis subscriber connection error', { err: error.message }));
     this.versions = new VersionCache(this.store, this.keys);
     this.now = config.now ?? (() => new Date());
+    this.quorum = new Quorum(this.store, this.keys, this.logger, config.heartbeatMs ?? envNumber('HOTMESH_HEARTBEAT_MS') ?? 2000);
   }
 
   /** Connects, subscribes to the app's channels and starts the engine and workers. */
@@ -217,6 +240,7 @@ export class HotMesh {
         blockMs: options.blockMs,
       }, this.logger);
       this.consumers.push(consumer);
+      this.consumerTopics.set(consumer, undefined);
       this.timerLoop = this.runTimers(options.timerPollMs ?? 500);
     }
     for (const worker of this.config.workers ?? []) {
@@ -234,9 +258,15 @@ export class HotMesh {
         blockMs: worker.blockMs,
       }, this.logger.child({ topic: worker.topic }));
       this.consumers.push(consumer);
+      this.consumerTopics.set(consumer, worker.topic);
     }
+    // Throttles persisted in Redis apply before the first read.
+    await this.applyThrottles();
     this.state = 'running';
     for (const consumer of this.consumers) await consumer.start();
+    await this.beat();
+    this.heartbeatTimer = setInterval(() => void this.beat(), this.quorum.heartbeatMs);
+    this.heartbeatTimer.unref();
     this.logger.info('hotmesh started', { engine: engine !== false, workers: (this.config.workers ?? []).map((worker) => worker.topic) });
   }
 
@@ -247,6 +277,7 @@ export class HotMesh {
   async stop(graceMs = 30_000): Promise<void> {
     if (this.state === 'stopped' || this.state === 'stopping') return;
     this.state = 'stopping';
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.timerWake?.();
     await Promise.allSettled(this.consumers.map((consumer) => consumer.stop(graceMs)));
     await this.timerLoop;
@@ -255,6 +286,7 @@ export class HotMesh {
       waiter.reject(new IllegalStateError(`stopped while waiting for job ${jobId}`));
     }
     this.waiters.clear();
+    await this.quorum.leave(this.guid).catch(() => undefined);
     this.subscriber.disconnect();
     await this.store.quit().catch(() => this.store.disconnect());
     this.state = 'stopped';
@@ -436,6 +468,11 @@ export class HotMesh {
       if (message.type === 'activate' && typeof message.version === 'string') {
         this.versions.setActive(message.version);
         this.logger.info('activation received', { version: message.version });
+        void this.beat();
+      } else if (message.type === 'throttle') {
+        void this.applyThrottles();
+      } else if (message.type === 'rollcall') {
+        void this.beat();
       }
       return;
     }
@@ -701,6 +738,88 @@ export class HotMesh {
       step.plan.statusDelta = -current - 1_000_000_000;
       step.finishPlan();
     });
+  }
+
+  // ---- quorum --------------------------------------------------------------
+
+  private profile(): ProcessProfile {
+    const throttles: Record<string, number> = {};
+    const busy: Record<string, number> = {};
+    for (const [consumer, topic] of this.consumerTopics) {
+      throttles[topic ?? 'engine'] = consumer.options.throttleMs;
+      busy[topic ?? 'engine'] = consumer.busy;
+    }
+    return {
+      guid: this.guid,
+      host: hostname(),
+      pid: process.pid,
+      engine: [...this.consumerTopics.values()].includes(undefined),
+      topics: [...this.consumerTopics.values()].filter((topic): topic is string => topic !== undefined),
+      version: this.versions.activeVersion,
+      throttles,
+      busy,
+      startedAt: this.startedAt,
+      heartbeatAt: new Date().toISOString(),
+    };
+  }
+
+  // Writes the roll-call profile and re-reads what pub/sub may have missed:
+  // the active version and the throttles.
+  private async beat(): Promise<void> {
+    if (this.state !== 'running') return;
+    try {
+      const before = this.versions.activeVersion;
+      const active = await this.versions.refreshActive();
+      if (active !== before) this.logger.info('active version changed', { version: active, previous: before });
+      await this.applyThrottles();
+      // Client-only processes (no engine, no workers) are not part of the roll call.
+      if (this.consumerTopics.size > 0) await this.quorum.heartbeat(this.profile());
+    } catch (error) {
+      this.logger.warn('heartbeat failed', { err: (error as Error).message });
+    }
+  }
+
+  private async applyThrottles(): Promise<void> {
+    const settings = await this.quorum.throttleSettings();
+    for (const [consumer, topic] of this.consumerTopics) {
+      const ms = effectiveThrottle(settings, this.guid, topic);
+      if (ms !== consumer.options.throttleMs) {
+        this.logger.info(ms === PAUSED ? 'consumer paused' : 'consumer throttle changed', { topic: topic ?? 'engine', throttleMs: ms });
+        consumer.setThrottle(ms);
+      }
+    }
+  }
+
+  /** Lists the live engine and worker processes of the app, freshly asked. */
+  async rollCall(waitMs = 300): Promise<ProcessProfile[]> {
+    await this.quorum.requestHeartbeats();
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    return this.quorum.rollCall();
+  }
+
+  /**
+   * Sets a pause before every read, in ms, for the whole app, one worker
+   * topic, or one process; `pause` stops reading and `resume` removes the
+   * setting. Persisted, so processes that start later inherit it.
+   */
+  async throttle(setting: number | 'pause' | 'resume', scope: ThrottleScope = {}): Promise<void> {
+    const ms = setting === 'pause' ? PAUSED : setting === 'resume' ? 0 : setting;
+    if (!Number.isInteger(ms) || ms < PAUSED) throw new ConfigError(`throttle must be a whole number of ms ≥ 0, pause or resume; got ${String(setting)}`);
+    await this.quorum.setThrottle(ms, scope);
+    this.logger.info('throttle set', { throttleMs: ms, topic: scope.topic, target: scope.guid });
+  }
+
+  /** Lists the deployed versions with their digest, times, and live jobs. */
+  async listVersions(): Promise<VersionRecord[]> {
+    const fields = await this.store.hgetall(this.keys.app());
+    const records: VersionRecord[] = [];
+    for (const [field, value] of Object.entries(fields)) {
+      if (!field.startsWith('v:')) continue;
+      const version = field.slice(2);
+      const parsed = JSON.parse(value) as { digest: string; deployedAt: string; activatedAt?: string };
+      records.push({ version, ...parsed, active: fields.active === version, liveJobs: Number(fields[`live:${version}`] ?? 0) });
+    }
+    return records.sort((a, b) => a.deployedAt.localeCompare(b.deployedAt));
   }
 
   // ---- timers --------------------------------------------------------------

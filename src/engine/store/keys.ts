@@ -53,8 +53,14 @@ export class AppKeys {
   /** Sorted set of durable timers: member = message, score = due time in ms. */
   timers(): string { return `${this.base}:t`; }
 
-  /** Hash: throttle settings persisted for processes that start later. */
+  /** Hash: throttle settings persisted for processes that start later: `*`, `topic:<t>`, `guid:<g>` → ms (-1 pauses). */
   throttles(): string { return `${this.base}:r`; }
+
+  /** Sorted set of process ids by last heartbeat, ms. */
+  processes(): string { return `${this.base}:procs`; }
+
+  /** String with a TTL: one live process's profile, JSON. */
+  process(guid: string): string { return `${this.base}:p:${guid}`; }
 
   /** Hash: parked webhook hooks, field `<hookTopic>:<key>` → the hook's address. */
   signals(): string { return `${this.base}:sig`; }
