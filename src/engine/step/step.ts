@@ -18,9 +18,15 @@ export interface StepEnvironment {
   eagerLimit: number;
 }
 
-/** Returns a new random message or job id: time-ordered, URL-safe. */
+// Ids are a random per-process prefix (64 bits) plus a counter: unique
+// across processes and restarts without a random draw per id.
+const ID_PREFIX = randomBytes(8).toString('base64url');
+let idCounter = 0;
+
+/** Returns a new unique message or job id, URL-safe. */
 export function newId(): string {
-  return `${Date.now().toString(36)}${randomBytes(8).toString('base64url')}`;
+  idCounter++;
+  return `${ID_PREFIX}${Date.now().toString(36)}${idCounter.toString(36)}`;
 }
 
 /** Options of a job start. */
