@@ -17,7 +17,7 @@ import {
   VersionNotDeployedError,
 } from './errors.ts';
 import type { EngineMessage, LegStatus, WorkMessage } from './messages.ts';
-import { resolveIndexKeys } from './stats.ts';
+import { indexKeysOf, jobKeyOf, resolveIndexKeys, statsBucket } from './stats.ts';
 import { faultPoint } from './faults.ts';
 import { effectiveThrottle, PAUSED, Quorum, type ProcessProfile, type ThrottleScope } from './quorum/quorum.ts';
 import { StreamConsumer, type StreamMessage } from './router/stream-consumer.ts';
@@ -422,6 +422,57 @@ export class HotMesh {
   async interrupt(jobId: string, options: { reason?: string; code?: number; throw?: boolean; descend?: boolean } = {}): Promise<void> {
     const message: EngineMessage = { t: 'interrupt', mid: newId(), jid: jobId, reason: options.reason, c: options.code, throw: options.throw, descend: options.descend };
     await this.store.xadd(this.keys.engineStream(), '*', 'm', JSON.stringify(message));
+  }
+
+  /**
+   * Sums the statistics of the jobs that `topic`'s graph started under the
+   * job key rebuilt from `query.data`, over the last `range` (`1h`, `30m`, …)
+   * up to now, bucket by bucket. `count` is the number of jobs; each measure
+   * field (`count:<path>:<value>`, `sum:<path>`, `avg:<path>`) is summed, and
+   * averages are divided out.
+   */
+  async getStats(topic: string, query: { data?: Record<string, unknown>; range?: string }): Promise<{ key: string; count: number; measures: Record<string, number>; segments: Array<{ time: string; count: number }> }> {
+    const app = await this.versions.getActive();
+    const graph = app.topics.get(topic);
+    if (!graph) throw new UnknownTopicError(this.appId, app.version, topic);
+    const trigger = app.activities.get(graph.triggerId)!;
+    const key = jobKeyOf(trigger, query.data ?? {});
+    if (key === undefined) throw new ConfigError(`graph ${topic} has no stats.key, or the query data does not resolve it`);
+    const granularity = trigger.statsGranularityMinutes ?? 5;
+    const rangeMinutes = granularity === 0 ? 0 : Math.max(granularity, (parseRange(query.range ?? '1h')));
+    const buckets: string[] = [];
+    if (granularity === 0) buckets.push('0');
+    else for (let offset = 0; offset <= rangeMinutes; offset += granularity) buckets.push(statsBucket(new Date(this.now().getTime() - offset * 60_000), granularity));
+    const transaction = this.store.multi();
+    for (const bucket of buckets) transaction.hgetall(this.keys.stats(key, bucket));
+    const results = (await transaction.exec()) ?? [];
+    const measures: Record<string, number> = {};
+    const segments: Array<{ time: string; count: number }> = [];
+    results.forEach(([, value], index) => {
+      const fields = (value ?? {}) as Record<string, string>;
+      segments.push({ time: buckets[index], count: Number(fields.count ?? 0) });
+      for (const [field, amount] of Object.entries(fields)) measures[field] = (measures[field] ?? 0) + Number(amount);
+    });
+    for (const field of Object.keys(measures)) {
+      if (!field.startsWith('avg:')) continue;
+      const path = field.slice(4);
+      const count = measures[`avgcount:${path}`] ?? 0;
+      measures[field] = count === 0 ? 0 : measures[field] / count;
+      delete measures[`avgcount:${path}`];
+    }
+    const count = measures.count ?? 0;
+    delete measures.count;
+    return { key, count, measures, segments: segments.reverse() };
+  }
+
+  /** Lists the ids of jobs indexed under each facet (`'<path>:<value>'`) of `topic`'s graph. */
+  async getIds(topic: string, query: { data?: Record<string, unknown> }, facets: string[]): Promise<Array<{ facet: string; count: number; ids: string[] }>> {
+    const app = await this.versions.getActive();
+    const graph = app.topics.get(topic);
+    if (!graph) throw new UnknownTopicError(this.appId, app.version, topic);
+    const indexKeys = indexKeysOf(app, this.keys, graph, query.data ?? {}, facets);
+    const lists = await Promise.all(indexKeys.map((indexKey) => this.store.lrange(indexKey, 0, -1)));
+    return facets.map((facet, index) => ({ facet, count: lists[index]?.length ?? 0, ids: lists[index] ?? [] }));
   }
 
   /** Deletes a job's state. Its messages still in flight are dropped when they arrive. */
@@ -842,6 +893,12 @@ export class HotMesh {
       }
     }
   }
+}
+
+function parseRange(range: string): number {
+  const match = /^(\d+)\s*(m|h|d)$/.exec(range.trim());
+  if (!match) throw new ConfigError(`range must be minutes, hours or days such as 30m, 1h or 7d; got ${JSON.stringify(range)}`);
+  return Number(match[1]) * (match[2] === 'm' ? 1 : match[2] === 'h' ? 60 : 1440);
 }
 
 function envNumber(name: string): number | undefined {
