@@ -46,7 +46,7 @@ export interface EngineOptions {
   reclaimIdleMs?: number;
   /** Deliveries after which a message is dead-lettered. @default 5 */
   maxDeliveries?: number;
-  /** Longest pause between two looks at the timer set, ms. @default 500 */
+  /** Maximum pause between two polls of the timer set, ms. @default 500 */
   timerPollMs?: number;
   /** XREADGROUP BLOCK, ms. @default 5000 */
   blockMs?: number;
@@ -100,7 +100,7 @@ export interface VersionRecord {
   liveJobs: number;
 }
 
-/** What `deploy` did. */
+/** Outcome of `deploy`. */
 export interface DeployResult {
   appId: string;
   version: string;
