@@ -12,7 +12,6 @@ import { scenarioMain } from '../lib/processes.ts';
 import { SEQUENCE_APP, SEQUENCE_TOPIC, startOurs } from './ours-app.ts';
 
 const AUTOSCALER_DIR = join(import.meta.dirname, '..', '..', 'src', 'operator', 'autoscaler');
-const WORKER_GROUP = 'WORKER';
 
 export interface AutoscaleParams {
   redisUrl: string;
@@ -30,23 +29,17 @@ export interface AutoscaleRun {
   reason: string;
 }
 
-/** The decision function's shape as the architecture sketches it: (spec, metrics, history, now) → replicas and reason. */
-type Decide = (spec: unknown, metrics: unknown, history: unknown, now: Date) => { replicas: number; reason?: string };
+type AutoscalerModule = typeof import('../../src/operator/autoscaler/index.ts');
 
-async function loadDecide(): Promise<{ decide: Decide; pollMs: number }> {
+async function loadAutoscaler(): Promise<AutoscalerModule> {
   const entry = join(AUTOSCALER_DIR, 'index.ts');
   if (!existsSync(entry)) throw new Error(`${entry} not found; the bench imports the autoscaler from there`);
-  const module = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
-  const decide = module.decide;
-  if (typeof decide !== 'function') {
-    throw new Error('src/operator/autoscaler/index.ts exports no decide(); adapt bench/scenarios/autoscale.ts to its API');
-  }
-  const pollMs = typeof module.DEFAULT_POLL_INTERVAL_MS === 'number' ? module.DEFAULT_POLL_INTERVAL_MS : 1000;
-  return { decide: decide as Decide, pollMs };
+  return (await import(pathToFileURL(entry).href)) as AutoscalerModule;
 }
 
 scenarioMain(async (params: AutoscaleParams): Promise<AutoscaleRun> => {
-  const { decide, pollMs } = await loadDecide();
+  const autoscaler = await loadAutoscaler();
+  const pollMs = autoscaler.DEFAULT_POLL_INTERVAL_MS;
   const admin = new Redis(params.redisUrl);
   excludeFromCount(admin);
   await admin.flushall();
@@ -55,27 +48,26 @@ scenarioMain(async (params: AutoscaleParams): Promise<AutoscaleRun> => {
   const hotMesh = await startOurs({ redisUrl: params.redisUrl, appId: 'bench', engine: true, workers: false, concurrency: 100 });
   try {
     await hotMesh.activate((await hotMesh.deploy(SEQUENCE_APP)).version);
-    const stream = hotMesh.keys.workerStream('bench.first');
+    const scaling = autoscaler.resolveScaling({ minReplicas: 1, maxReplicas: 10, targetPerReplica: 100 } as never);
+    let history = autoscaler.emptyHistory();
+    const throughput = autoscaler.emptyThroughput();
+    const current = 1;
+    // The controller polls on its own clock: the burst lands at a random
+    // point of the polling interval, as it would in a cluster.
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * pollMs));
     const began = performance.now();
     await Promise.all(Array.from({ length: params.burst }, (_, n) => hotMesh.pub(SEQUENCE_TOPIC, { n })));
-
-    // NOTE: the spec, metrics and history below follow the architecture
-    // sketch; align them with the autoscaler's real types when it lands.
-    const spec = { topic: 'bench.first', minReplicas: 1, maxReplicas: 10, targetBacklogPerReplica: 100 };
-    const history: unknown[] = [];
-    const current = 1;
+    let nextPoll = began + Math.random() * pollMs;
     while (performance.now() - began < params.timeoutMs) {
-      const backlog = await admin.xlen(stream);
-      const groups = (await admin.xinfo('GROUPS', stream)) as unknown[][];
-      const group = groups.find((fields) => fields[1] === WORKER_GROUP);
-      const lag = group ? Number(group[group.indexOf('lag') + 1]) : backlog;
-      const metrics = { topic: 'bench.first', backlog, lag, replicas: current };
-      const decision = decide(spec, metrics, history, new Date());
-      history.push({ at: new Date(), metrics, decision });
+      const wait = nextPoll - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      nextPoll += pollMs;
+      const sample = await autoscaler.readBacklog(admin, hotMesh.keys, ['bench.first'], scaling, current, throughput, Date.now());
+      const decision = autoscaler.decide(scaling, current, sample, history, Date.now());
+      history = decision.history;
       if (decision.replicas > current) {
-        return { burst: params.burst, reactionMs: performance.now() - began, pollMs, replicas: decision.replicas, reason: decision.reason ?? '' };
+        return { burst: params.burst, reactionMs: performance.now() - began, pollMs, replicas: decision.replicas, reason: decision.reason };
       }
-      await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
     throw new Error(`the autoscaler did not scale up within ${params.timeoutMs} ms of a ${params.burst}-job burst`);
   } finally {
