@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   versions: () => import('./commands/versions.ts'),
   rollcall: () => import('./commands/rollcall.ts'),
   throttle: () => import('./commands/throttle.ts'),
+  operator: () => import('./commands/operator.ts'),
 };
 
 const USAGE = `usage: hotmesh COMMAND [ARGS] [--redis URL]
@@ -34,6 +35,7 @@ Commands:
   throttle APP_ID (MS|pause|resume)     slow down, pause or resume reading
   engine [APP_ID]                       run an engine until SIGTERM
   worker [APP_ID] --module PATH         run workers from a module until SIGTERM
+  operator [--leader-elect]             run the Kubernetes controller manager until SIGTERM
 
 --redis URL defaults to HOTMESH_REDIS_URL, else redis://127.0.0.1:6379.
 Run hotmesh COMMAND --help for a command's options.`;
