@@ -41,8 +41,10 @@ export class EventRecorder {
       await this.options.client.createNamespacedEvent({
         namespace,
         body: {
-          metadata: { generateName: `${object.metadata?.name ?? 'object'}.`, namespace },
-          eventTime: new Date(now).toISOString() as unknown as Date,
+          // Named like client-go's events: the object's name and a unique hex suffix.
+          metadata: { name: `${object.metadata?.name ?? 'object'}.${now.toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`, namespace },
+          // MicroTime needs exactly six fractional digits; client-node sends a Date with three.
+          eventTime: new Date(now).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date,
           type,
           reason,
           action,
