@@ -2,6 +2,7 @@
 // record for people, never state: a failed write is logged and dropped.
 import type { EventsV1Api, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
+import { microTime } from './micro-time.ts';
 
 /** Normal or Warning, as Kubernetes defines them. */
 export type EventType = 'Normal' | 'Warning';
@@ -43,8 +44,7 @@ export class EventRecorder {
         body: {
           // Named like client-go's events: the object's name and a unique hex suffix.
           metadata: { name: `${object.metadata?.name ?? 'object'}.${now.toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`, namespace },
-          // MicroTime needs exactly six fractional digits; client-node sends a Date with three.
-          eventTime: new Date(now).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date,
+          eventTime: microTime(new Date(now)),
           type,
           reason,
           action,

@@ -5,6 +5,7 @@
 import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import { httpStatus } from './api-errors.ts';
+import { microTime } from './micro-time.ts';
 
 /** Options of a {@link LeaderElector}. */
 export interface LeaderElectionOptions {
@@ -145,8 +146,8 @@ export class LeaderElector {
       spec: {
         holderIdentity: this.options.identity,
         leaseDurationSeconds: Math.ceil(this.options.leaseDurationMs / 1000),
-        acquireTime: takeover ? now : spec.acquireTime ?? now,
-        renewTime: now,
+        acquireTime: takeover ? microTime(now) : microTime(new Date(spec.acquireTime ?? now)),
+        renewTime: microTime(now),
         leaseTransitions: (spec.leaseTransitions ?? 0) + (takeover && current ? 1 : 0),
       },
     };
@@ -156,7 +157,13 @@ export class LeaderElector {
     const { client, namespace, name } = this.options;
     const lease = await client.readNamespacedLease({ name, namespace });
     if (lease.spec?.holderIdentity !== this.options.identity) return;
-    lease.spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 };
+    lease.spec = {
+      ...lease.spec,
+      holderIdentity: '',
+      leaseDurationSeconds: 1,
+      acquireTime: lease.spec.acquireTime ? microTime(new Date(lease.spec.acquireTime)) : undefined,
+      renewTime: lease.spec.renewTime ? microTime(new Date(lease.spec.renewTime)) : undefined,
+    };
     await client.replaceNamespacedLease({ name, namespace, body: lease });
   }
 
