@@ -35,12 +35,12 @@ export interface FinalizeContext {
   now: Date;
   redisUrl(): Promise<string | undefined>;
   store(client: Redis): AppStore;
-  redis?: RedisPool;
+  pool?: RedisPool;
   options?: Partial<CleanupOptions>;
 }
 
 /** Runs the cleanup of a HotMeshApp being deleted, then removes our finalizer. */
-export async function finalizeApp(app: HotMeshApp, context: FinalizeContext & { pool?: RedisPool }, finalizer = 'hotmesh.io/cleanup'): Promise<ReconcileResult> {
+export async function finalizeApp(app: HotMeshApp, context: FinalizeContext, finalizer = 'hotmesh.io/cleanup'): Promise<ReconcileResult> {
   if (!app.metadata.finalizers?.includes(finalizer)) return {};
   const options = { ...DEFAULTS, ...context.options };
   const uid = app.metadata.uid ?? '';

@@ -1,7 +1,7 @@
 // Leader election on a coordination.k8s.io/v1 Lease, in the manner of
-// client-go's: the holder renews every retry period; a candidate takes the
-// lease once it has seen no renewal for the lease duration; the resource
-// version of the Lease makes every takeover a compare-and-swap (409 loses).
+// client-go's. The holder renews every retry period. A candidate takes the
+// lease once it has seen no renewal for the lease duration. The Lease's
+// resourceVersion makes every takeover a compare-and-swap, so a 409 loses.
 import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import { httpStatus } from './api-errors.ts';
