@@ -32,7 +32,7 @@ export interface AppReconcilerOptions {
   missingReferenceRetryMs?: number;
 }
 
-/** Where the steps of one reconcile got to. */
+/** Progress of the steps of one reconcile. */
 interface Progress {
   outcome: AppOutcome;
   engine?: WorkloadState;

@@ -29,13 +29,13 @@ function conditionOrder(type: string): number {
   return index === -1 ? ORDER.length : index;
 }
 
-/** Where a reconcile of an app ended. */
+/** Outcome of a reconcile of an app. */
 export interface AppOutcome {
   /** Compile state; undefined when the step did not run. */
   compiled?: { ok: boolean; reason: string; message: string };
   /** Activation state; undefined when the step did not run. */
   activated?: { ok: boolean; reason: string; message: string };
-  /** Summary: everything the spec asks for is done. */
+  /** Summary: everything the spec requests is done. */
   ready: boolean;
   reason: string;
   message: string;

@@ -26,7 +26,7 @@ export interface CleanupOptions {
 
 const DEFAULTS: CleanupOptions = { maxAttempts: 5, jobWaitTimeoutMs: 600_000, jobPollMs: 5000 };
 
-/** What {@link finalizeApp} needs from the reconciler. */
+/** Dependencies of {@link finalizeApp}, supplied by the reconciler. */
 export interface FinalizeContext {
   platform: AppPlatform;
   logger: Logger;

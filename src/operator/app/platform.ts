@@ -1,4 +1,4 @@
-// What the HotMeshApp reconcile needs from where it runs. The Kubernetes
+// The platform interface of the HotMeshApp reconcile. The Kubernetes
 // implementation (kube/kube-app-platform.ts) talks to the apiserver; a local
 // one can read a folder and run processes, with the same reconcile steps.
 import type { HotMeshApp, HotMeshAppStatus } from '../api/index.ts';

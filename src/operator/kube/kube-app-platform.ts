@@ -132,7 +132,7 @@ export function engineLabels(app: HotMeshApp): Record<string, string> {
   return { 'app.kubernetes.io/name': 'hotmesh-engine', 'app.kubernetes.io/instance': app.metadata.name!, 'hotmesh.io/app': app.spec.appId };
 }
 
-/** The Deployment of an app's engines, as applied with server-side apply. */
+/** Builds the Deployment of an app's engines for server-side apply. */
 export function engineDeployment(app: HotMeshApp, workload: EngineWorkload, image: string): V1Deployment {
   const labels = engineLabels(app);
   const env: V1EnvVar[] = workload.env.map((entry) => (entry.secretKeyRef

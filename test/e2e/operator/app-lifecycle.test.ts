@@ -8,7 +8,7 @@ import { quietLogger } from '../../support/logger.ts';
 import { RedisServer } from '../../support/redis-server.ts';
 import { appObject, condition, installCrds, readApp, startOperator } from './operator-harness.ts';
 
-/** An app whose graph calls worker topic pay.charge; v2 adds a second mapped field. */
+/** Returns an app manifest whose graph calls worker topic pay.charge; `extra` adds job fields. */
 function manifest(appId: string, version: string, extra = ''): string {
   return `app:
   id: ${appId}

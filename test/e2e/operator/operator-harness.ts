@@ -36,7 +36,7 @@ export async function startOperator(kubeConfig: KubeConfig, namespace: string, e
   });
 }
 
-/** A HotMeshApp object for kubectl apply. */
+/** Returns a HotMeshApp as JSON for kubectl apply. */
 export function appObject(namespace: string, name: string, spec: Record<string, unknown>): string {
   return JSON.stringify({ apiVersion: 'hotmesh.io/v1alpha1', kind: 'HotMeshApp', metadata: { name, namespace }, spec });
 }
