@@ -203,6 +203,11 @@ export class HotMesh {
     return hotMesh;
   }
 
+  /** The Redis URL this instance connects to. */
+  get redisUrl(): string {
+    return redisUrl(this.config.redis);
+  }
+
   /** The Redis client for commands, shared with callers who need one. */
   get redis(): Redis {
     return this.store;
@@ -586,6 +591,7 @@ export class HotMesh {
       apply(new Step(this.stepEnvironment(app), job));
       const [code] = await this.commit(plan);
       if (code === COMMIT.conflict) continue;
+      if (code === COMMIT.committed && plan.timers.length > 0) this.wakeTimersIn(Math.min(...plan.timers.map((timer) => timer.delayMs)));
       if (code === COMMIT.duplicateMessage || code === COMMIT.stale) {
         this.logger.debug('duplicate or stale message ignored', { jobId, messageId, outcome: code });
       }
@@ -860,6 +866,11 @@ export class HotMesh {
     this.logger.info('throttle set', { throttleMs: ms, topic: scope.topic, target: scope.guid });
   }
 
+  /** Returns a deployed version, compiled; throws VersionNotDeployedError. */
+  async compiledVersion(version: string): Promise<CompiledApp> {
+    return this.versions.get(version);
+  }
+
   /** Lists the deployed versions with their digest, times, and live jobs. */
   async listVersions(): Promise<VersionRecord[]> {
     const fields = await this.store.hgetall(this.keys.app());
@@ -874,6 +885,13 @@ export class HotMesh {
   }
 
   // ---- timers --------------------------------------------------------------
+
+  // A timer this process just set may be due before the next poll: wake the
+  // poller then, so short retries and sleeps are not rounded up to the poll.
+  private wakeTimersIn(delayMs: number): void {
+    if (!this.timerLoop) return;
+    setTimeout(() => this.timerWake?.(), delayMs + 2).unref();
+  }
 
   private async runTimers(maxPollMs: number): Promise<void> {
     while (this.state === 'starting' || this.state === 'running') {

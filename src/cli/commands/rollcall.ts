@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../cli-error.ts';
 import { formatTable } from '../table.ts';
-import { COMMON_OPTIONS, openClient, printJson } from './common.ts';
+import { COMMON_OPTIONS, openClient, printJson, redactUrl } from './common.ts';
 
 export const usage = `usage: hotmesh rollcall APP_ID [--json] [--redis URL]
   Lists the live engine and worker processes of an app with their version,
@@ -33,7 +33,7 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     if (processes.length === 0) {
-      process.stdout.write(`no live engine or worker of app ${positionals[0]}\n`);
+      process.stdout.write(`no live engine or worker of app ${positionals[0]} in ${redactUrl(client.redisUrl)}\n`);
       return 0;
     }
     const rows = processes.map((profile) => {

@@ -23,6 +23,16 @@ export async function run(argv: string[]): Promise<number> {
   else throw new UsageError(`throttle must be a whole number of ms, pause or resume; got ${JSON.stringify(setting)}`);
   const client = await openClient(appId, values);
   try {
+    if (values.topic) {
+      const topics = new Set<string>();
+      for (const record of await client.listVersions()) {
+        const app = await client.compiledVersion(record.version);
+        for (const topic of app.workerTopics) topics.add(topic);
+      }
+      if (!topics.has(values.topic)) {
+        throw new UsageError(`no deployed version of app ${appId} has worker topic ${values.topic}; topics: ${[...topics].sort().join(', ') || 'none'}`);
+      }
+    }
     await client.throttle(value, { topic: values.topic, guid: values.process });
     const target = values.topic ? `topic ${values.topic}` : values.process ? `process ${values.process}` : `app ${appId}`;
     const described = value === 'pause' ? 'paused' : value === 'resume' ? 'resumed' : `throttled to ${value} ms per read`;

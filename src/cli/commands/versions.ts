@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../cli-error.ts';
 import { formatTable } from '../table.ts';
-import { COMMON_OPTIONS, openClient, printJson } from './common.ts';
+import { COMMON_OPTIONS, openClient, printJson, redactUrl } from './common.ts';
 
 export const usage = `usage: hotmesh versions APP_ID [--json] [--redis URL]
   Lists the deployed versions of an app: digest, deploy and activation times, live jobs.`;
@@ -21,7 +21,7 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     if (versions.length === 0) {
-      process.stdout.write(`no version of app ${positionals[0]} is deployed\n`);
+      process.stdout.write(`no version of app ${positionals[0]} is deployed in ${redactUrl(client.redisUrl)}\n`);
       return 0;
     }
     const rows = versions.map((record) => [

@@ -18,6 +18,45 @@ import {
 export const DEFAULT_EXPIRE_SECONDS = 60;
 
 const ACTIVITY_ID = /^[A-Za-z0-9_-]+$/;
+
+// Keys the graph language knows. An unknown key one or two edits away from
+// one of these is almost surely a typo (`transition:`, `inputs:`) and is
+// refused; other unknown keys are ignored, as HotMesh ignores them.
+const APP_KEYS = ['id', 'version', 'settings', 'graphs', 'title', 'description'];
+const GRAPH_KEYS = ['subscribes', 'publishes', 'expire', 'input', 'output', 'activities', 'transitions', 'hooks', 'persistent', 'title', 'description'];
+const ACTIVITY_KEYS = [
+  'title', 'description', 'type', 'subtype', 'topic', 'input', 'output', 'job', 'hook', 'telemetry', 'emit', 'sleep', 'expire',
+  'retry', 'cycle', 'settings', 'stats', 'ancestor', 'await', 'signal', 'resolver', 'key_name', 'key_value', 'scrub', 'status',
+  'code', 'target', 'reason', 'throw', 'descend', 'stack', 'statusThreshold', 'statusThresholdType', 'persist', 'timeout',
+];
+
+/** Returns the known word closest to `word` within two edits, if any. */
+export function closestWord(word: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of known) {
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length];
+}
 const GRANULARITY_MINUTES: Record<string, number> = { '5m': 5, '10m': 10, '15m': 15, '30m': 30, '1h': 60, infinity: 0 };
 const VERSION = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 const TOPIC = /^[^\s{}*?[\]]+$/;
@@ -70,9 +109,19 @@ class Compiler {
   readonly issues: ManifestIssue[] = [];
   private readonly loaded: LoadedManifest;
   private activityIds = new Set<string>();
+  /** Activities already reported as invalid; their transitions add no further errors. */
+  private readonly rejected = new Set<string>();
 
   constructor(loaded: LoadedManifest) {
     this.loaded = loaded;
+  }
+
+  private checkKeys(record: Record<string, unknown>, known: readonly string[], path: string, what: string): void {
+    for (const key of Object.keys(record)) {
+      if (known.includes(key)) continue;
+      const suggestion = closestWord(key, known);
+      if (suggestion !== undefined) this.issue(`${path}.${key}`, 'E_UNKNOWN_FIELD', `unknown ${what} field ${key}; did you mean ${suggestion}?`);
+    }
   }
 
   issue(path: string, rule: string, message: string): void {
@@ -87,6 +136,7 @@ class Compiler {
       return undefined;
     }
     const app = root.app;
+    this.checkKeys(app, APP_KEYS, 'app', 'app');
     const appId = this.checkAppId(app.id);
     const version = this.checkVersion(app.version);
     if (!Array.isArray(app.graphs) || app.graphs.length === 0) {
@@ -179,6 +229,7 @@ class Compiler {
       this.issue(path, 'E_SHAPE', `each graph must be a map; found ${describe(graph)}`);
       return undefined;
     }
+    this.checkKeys(graph, GRAPH_KEYS, path, 'graph');
     const subscribes = graph.subscribes;
     if (typeof subscribes !== 'string' || !TOPIC.test(subscribes)) {
       this.issue(`${path}.subscribes`, 'E_TOPIC', `subscribes must be a topic string without spaces, braces or wildcards; found ${describe(subscribes)}`);
@@ -235,15 +286,20 @@ class Compiler {
     }
     if (!isRecord(raw)) {
       this.issue(path, 'E_SHAPE', `activity ${id} must be a map; found ${describe(raw)}`);
+      this.rejected.add(id);
       return undefined;
     }
+    this.checkKeys(raw, ACTIVITY_KEYS, path, 'activity');
     let type = raw.type;
     if (type === 'activity') type = 'hook';
     if (typeof type !== 'string' || !(ACTIVITY_TYPES as readonly string[]).includes(type)) {
+      const closest = typeof type === 'string' ? closestWord(type, ACTIVITY_TYPES) : undefined;
       const hint = type === 'iterate' || type === 'emit'
         ? `; HotMesh declares "${type}" but never implemented it: use the emit: flag or a cycle instead`
-        : '';
-      this.issue(`${path}.type`, 'E_UNKNOWN_ACTIVITY_TYPE', `unknown activity type ${describe(type)}; expected one of ${ACTIVITY_TYPES.join(', ')}${hint}`);
+        : closest ? `; did you mean ${closest}?` : '';
+      const shown = typeof type === 'string' ? JSON.stringify(type) : describe(type);
+      this.issue(`${path}.type`, 'E_UNKNOWN_ACTIVITY_TYPE', `unknown activity type ${shown}${hint} Types: ${ACTIVITY_TYPES.join(', ')}`);
+      this.rejected.add(id);
       return undefined;
     }
     const activity: CompiledActivity = {
@@ -388,6 +444,7 @@ class Compiler {
     for (const [from, rules] of Object.entries(transitions)) {
       const path = `${graphPath}.transitions.${from}`;
       const source = local.get(from);
+      if (!source && this.rejected.has(from)) continue;
       if (!source) {
         const where = this.activityIds.has(from) ? 'belongs to another graph' : 'does not exist';
         this.issue(path, 'E_TRANSITION_FROM', `transition from activity ${from}, which ${where}`);
@@ -409,6 +466,7 @@ class Compiler {
       this.issue(path, 'E_SHAPE', `a transition rule must be a map with a "to" activity id; found ${describe(rule)}`);
       return undefined;
     }
+    if (!local.has(rule.to) && this.rejected.has(rule.to)) return undefined;
     if (!local.has(rule.to)) {
       const where = this.activityIds.has(rule.to) ? 'belongs to another graph' : 'does not exist';
       this.issue(`${path}.to`, 'E_TRANSITION_TO', `transition to activity ${rule.to}, which ${where}`);

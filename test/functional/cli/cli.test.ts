@@ -97,6 +97,9 @@ describe('hotmesh CLI', function () {
     { name: 'activate of an undeployed version', args: () => ['activate', 'quote', '9'], pattern: /version 9 of app quote is not deployed/, code: 1 },
     { name: 'worker without --module', args: () => ['worker', 'quote'], pattern: /worker needs --module PATH/, code: 2 },
     { name: 'unknown option', args: () => ['job', 'quote', 'x', '--frob'], pattern: /Unknown option '--frob'/, code: 2 },
+    { name: 'unreachable Redis', args: () => ['versions', 'quote', '--redis', 'redis://127.0.0.1:1'], pattern: /cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(no connection after 3 tries\); set --redis or HOTMESH_REDIS_URL/, code: 1 },
+    { name: 'URL that is not Redis', args: () => ['versions', 'quote', '--redis', 'http://127.0.0.1:1'], pattern: /--redis must be a redis:\/\/ or rediss:\/\/ URL/, code: 2 },
+    { name: 'throttle of an unknown topic', args: () => ['throttle', 'quote', '--topic', 'quote.pricee', 'pause'], pattern: /no deployed version of app quote has worker topic quote\.pricee; topics: quote\.discount, quote\.price/, code: 2 },
     { name: 'bad timeout', args: () => ['pub', 'quote', 'quote.requested', '{}', '--await', '--timeout', 'soon'], pattern: /--timeout must be a positive whole number/, code: 2 },
   ];
   for (const testCase of badInput) {

@@ -50,7 +50,7 @@ describe('compileManifest', () => {
       rule: 'E_UNKNOWN_ACTIVITY_TYPE',
       path: 'app.graphs[0].activities.w1.type',
       line: 10,
-      message: /unknown activity type string "wroker"; expected one of trigger, worker/,
+      message: /unknown activity type "wroker"; did you mean worker\? Types: trigger, worker/,
     },
     {
       name: 'duplicate activity id across graphs',
@@ -190,6 +190,20 @@ describe('compileManifest', () => {
       path: 'app.graphs[0].activities.c1.ancestor',
     },
     {
+      name: 'misspelled transitions key',
+      source: app(VALID_BODY.replace('      transitions:', '      transition:')),
+      rule: 'E_UNKNOWN_FIELD',
+      path: 'app.graphs[0].transition',
+      message: /unknown graph field transition; did you mean transitions\?/,
+    },
+    {
+      name: 'misspelled input key',
+      source: app(VALID_BODY.replace('          input:', '          inputs:')),
+      rule: 'E_UNKNOWN_FIELD',
+      path: 'app.graphs[0].activities.w1.inputs',
+      message: /unknown activity field inputs; did you mean input\?/,
+    },
+    {
       name: 'invalid retry policy',
       source: app(VALID_BODY.replace('          topic: demo.work\n', '          topic: demo.work\n          retry:\n            maximumAttempts: 0\n')),
       rule: 'E_RETRY',
@@ -254,6 +268,15 @@ describe('compileManifest', () => {
       expect(error.path).to.equal('app.graphs[0]');
       expect(error.line).to.equal(5);
     });
+  });
+
+  it('reports a bad activity type once, not again in its transitions', () => {
+    const error = compileError(app(VALID_BODY.replace('type: worker', 'type: wroker')));
+    expect(error.issues.map((found) => found.rule)).to.deep.equal(['E_UNKNOWN_ACTIVITY_TYPE']);
+  });
+
+  it('ignores unknown keys far from any known key', () => {
+    expect(() => compileManifest(app(VALID_BODY.replace('          topic: demo.work\n', '          topic: demo.work\n          owner: team-a\n')))).to.not.throw();
   });
 
   it('gives equal content an equal digest whatever the key order', () => {
