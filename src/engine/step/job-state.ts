@@ -2,6 +2,7 @@ import type { CompiledActivity, CompiledApp } from '../compiler/types.ts';
 import {
   activityField,
   decodeJobOutput,
+  decodeMetadata,
   flattenData,
   legStateField,
   metadataField,
@@ -36,7 +37,7 @@ export class JobState {
   readonly jobId: string;
   readonly fields: Record<string, string>;
   readonly metadata: Record<string, unknown>;
-  readonly data: Record<string, unknown>;
+  private decodedData: Record<string, unknown> | undefined;
   readonly plan: StepPlan;
   private readonly activities = new Map<string, ActivityRecord>();
 
@@ -44,9 +45,13 @@ export class JobState {
     this.jobId = jobId;
     this.fields = fields;
     this.plan = plan;
-    const output = decodeJobOutput(fields);
-    this.metadata = output.metadata;
-    this.data = output.data;
+    this.metadata = decodeMetadata(fields);
+  }
+
+  /** Job data, decoded on first use: most steps never read `$job.data`. */
+  get data(): Record<string, unknown> {
+    this.decodedData ??= decodeJobOutput(this.fields).data;
+    return this.decodedData;
   }
 
   get exists(): boolean {
@@ -110,8 +115,9 @@ export class JobState {
     for (const [field, encoded] of flattenData(values)) {
       this.fields[field] = encoded;
       this.plan.set(field, encoded);
+      if (this.decodedData === undefined) continue;
       const path = field.slice(2).split('/').map((segment) => segment.replace(/%2F/g, '/').replace(/%25/g, '%'));
-      setPath(this.data, path, JSON.parse(encoded));
+      setPath(this.decodedData, path, JSON.parse(encoded));
     }
   }
 }

@@ -99,6 +99,14 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** Decodes a job's metadata fields and its status. */
+export function decodeMetadata(fields: Record<string, string>): Record<string, unknown> {
+  const metadata: Record<string, unknown> = {};
+  for (const field in fields) if (field.startsWith('m/')) metadata[field.slice(2)] = parseJson(fields[field]);
+  metadata.js = Number(fields[STATUS_FIELD] ?? 0);
+  return metadata;
+}
+
 /** Decodes the public part of a job hash (status, metadata, data). */
 export function decodeJobOutput(fields: Record<string, string>): JobOutput {
   const metadata: Record<string, unknown> = {};
