@@ -1,5 +1,6 @@
-// The controller manager behind `hotmesh operator`: watches, work queue and
-// HotMeshApp reconciler, leader election, probes and metrics.
+// The controller manager behind `hotmesh operator`: watches, work queues,
+// the HotMeshApp and HotMeshWorker reconcilers with the worker backlog
+// poller, leader election, probes and metrics.
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import {
@@ -7,7 +8,7 @@ import {
   type KubeConfig, type KubernetesObject, type V1Deployment,
 } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
-import { GROUP, HOTMESH_APP, VERSION, type HotMeshApp } from './api/index.ts';
+import { GROUP, HOTMESH_APP, HOTMESH_WORKER, VERSION, type HotMeshApp, type HotMeshWorker } from './api/index.ts';
 import { AppReconciler } from './app/app-reconciler.ts';
 import type { CleanupOptions } from './app/finalize.ts';
 import { RedisPool } from './app/redis-pool.ts';
@@ -15,10 +16,13 @@ import type { BackoffOptions } from './kube/backoff.ts';
 import { Controller } from './kube/controller.ts';
 import { EventRecorder } from './kube/event-recorder.ts';
 import { FIELD_MANAGER, KubeAppPlatform, MANAGED_BY_LABEL } from './kube/kube-app-platform.ts';
+import { KubeWorkerPlatform } from './kube/kube-worker-platform.ts';
 import { LeaderElector } from './kube/leader-election.ts';
 import { OperatorMetrics } from './kube/metrics.ts';
 import { probeRoute, serve, type ListenAddress } from './kube/probe-server.ts';
 import { ResourceWatcher, type ListResult } from './kube/resource-watcher.ts';
+import { BacklogPoller } from './worker/backlog-poller.ts';
+import { WorkerReconciler } from './worker/worker-reconciler.ts';
 
 /** Leader election settings; see LeaderElector for the timing rules. */
 export interface LeaderElectionSettings {
@@ -56,11 +60,14 @@ export interface OperatorOptions {
   onLeadershipLost?: () => void;
   /** Test hook before each finalizer write. */
   beforeFinalizerWrite?: (app: HotMeshApp) => Promise<void>;
+  /** Delay before a worker looks again for its missing app or Secret, ms. @default 30000 */
+  workerMissingReferenceRetryMs?: number;
 }
 
 /** A watch with no success for this long fails /healthz, ms. */
 const WATCH_STALE_MS = 10 * 60_000;
 const APP_CONTROLLER = 'hotmeshapp';
+const WORKER_CONTROLLER = 'hotmeshworker';
 
 /** Fields whose change needs a reconcile; status-only updates do not. */
 function appFingerprint(object: KubernetesObject & { metadata?: { generation?: number; deletionTimestamp?: unknown } }): string {
@@ -74,6 +81,10 @@ export class Operator {
   private readonly log: Logger;
   private readonly redis: RedisPool;
   private readonly appController: Controller;
+  private readonly workerController: Controller;
+  private readonly poller: BacklogPoller;
+  /** Per worker key `namespace/name`: the name of the HotMeshApp it refers to, so an app change queues its workers. */
+  private readonly workerApps = new Map<string, string>();
   private readonly watchers: ResourceWatcher[] = [];
   private readonly fingerprints = new Map<string, string>();
   private readonly servers: Server[] = [];
@@ -98,6 +109,22 @@ export class Operator {
     });
     const reconciler = new AppReconciler({ platform, redis: this.redis, logger: this.log.child({ controller: APP_CONTROLLER }), cleanup: options.cleanup });
     this.appController = new Controller({ name: APP_CONTROLLER, reconciler, logger: this.log, metrics: this.metrics });
+
+    const workerPlatform = new KubeWorkerPlatform({
+      custom: kubeConfig.makeApiClient(CustomObjectsApi),
+      core: kubeConfig.makeApiClient(CoreV1Api),
+      apps: kubeConfig.makeApiClient(AppsV1Api),
+      events,
+    });
+    this.poller = new BacklogPoller({
+      redis: this.redis,
+      logger: this.log.child({ component: 'backlog-poller' }),
+      onPolled: (key) => this.workerController.queue.add(key),
+    });
+    const workerReconciler = new WorkerReconciler({
+      platform: workerPlatform, poller: this.poller, logger: this.log.child({ controller: WORKER_CONTROLLER }), missingReferenceRetryMs: options.workerMissingReferenceRetryMs,
+    });
+    this.workerController = new Controller({ name: WORKER_CONTROLLER, reconciler: workerReconciler, logger: this.log, metrics: this.metrics });
   }
 
   /** Starts the probe and metrics servers, then the controllers (after winning the lease, when leader election is on). */
@@ -188,9 +215,10 @@ export class Operator {
     if (this.leading || this.stopping) return;
     this.leading = true;
     this.log.info('starting controllers', { namespace: this.options.namespace ?? '(all)' });
-    this.watchers.push(this.appWatcher(), this.engineWatcher());
+    this.watchers.push(this.appWatcher(), this.workerWatcher(), this.deploymentWatcher());
     for (const watcher of this.watchers) watcher.start();
     this.appController.start();
+    this.workerController.start();
   }
 
   private async stopControllers(): Promise<void> {
@@ -199,6 +227,8 @@ export class Operator {
     await Promise.all(this.watchers.map((watcher) => watcher.stop()));
     this.watchers.length = 0;
     await this.appController.stop();
+    await this.workerController.stop();
+    this.poller.stop();
   }
 
   private appWatcher(): ResourceWatcher {
@@ -222,7 +252,29 @@ export class Operator {
     });
   }
 
-  private engineWatcher(): ResourceWatcher {
+  private workerWatcher(): ResourceWatcher {
+    const custom = this.options.kubeConfig.makeApiClient(CustomObjectsApi);
+    const namespace = this.options.namespace;
+    const base = `/apis/${GROUP}/${VERSION}`;
+    return new ResourceWatcher({
+      resource: HOTMESH_WORKER.plural,
+      kubeConfig: this.options.kubeConfig,
+      path: namespace ? `${base}/namespaces/${namespace}/${HOTMESH_WORKER.plural}` : `${base}/${HOTMESH_WORKER.plural}`,
+      list: async (): Promise<ListResult> => {
+        const list = (namespace
+          ? await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: HOTMESH_WORKER.plural, namespace })
+          : await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: HOTMESH_WORKER.plural })) as { items: KubernetesObject[]; metadata: { resourceVersion: string } };
+        return { items: list.items, resourceVersion: list.metadata.resourceVersion };
+      },
+      onChange: (object, deleted) => this.onWorkerChange(object as HotMeshWorker, deleted),
+      logger: this.log.child({ component: 'watch' }),
+      metrics: this.metrics.watcher(),
+      ...this.watchTuning(),
+    });
+  }
+
+  /** Watches the Deployments the operator owns and queues the app or worker that owns each. */
+  private deploymentWatcher(): ResourceWatcher {
     const apps = this.options.kubeConfig.makeApiClient(AppsV1Api);
     const namespace = this.options.namespace;
     const labelSelector = `${MANAGED_BY_LABEL}=${FIELD_MANAGER}`;
@@ -236,8 +288,9 @@ export class Operator {
         return { items: list.items as KubernetesObject[], resourceVersion: list.metadata?.resourceVersion ?? '' };
       },
       onChange: (object) => {
-        const owner = (object as V1Deployment).metadata?.ownerReferences?.find((reference) => reference.controller && reference.kind === HOTMESH_APP.kind);
-        if (owner) this.appController.enqueue(object.metadata?.namespace ?? '', owner.name);
+        const owner = (object as V1Deployment).metadata?.ownerReferences?.find((reference) => reference.controller);
+        if (owner?.kind === HOTMESH_APP.kind) this.appController.enqueue(object.metadata?.namespace ?? '', owner.name);
+        if (owner?.kind === HOTMESH_WORKER.kind) this.workerController.enqueue(object.metadata?.namespace ?? '', owner.name);
       },
       logger: this.log.child({ component: 'watch' }),
       metrics: this.metrics.watcher(),
@@ -260,11 +313,39 @@ export class Operator {
     const key = `${object.metadata?.namespace}/${object.metadata?.name}`;
     if (deleted) {
       this.fingerprints.delete(key);
+      this.enqueueWorkersOf(object.metadata?.namespace ?? '', object.metadata?.name ?? '');
       return;
     }
     const fingerprint = appFingerprint(object);
     if (this.fingerprints.get(key) === fingerprint) return;
     this.fingerprints.set(key, fingerprint);
     this.appController.enqueue(object.metadata?.namespace ?? '', object.metadata?.name ?? '');
+    this.enqueueWorkersOf(object.metadata?.namespace ?? '', object.metadata?.name ?? '');
+  }
+
+  // Workers read their app's Redis settings, so an app change, including its
+  // creation after the worker's, queues them.
+  private enqueueWorkersOf(namespace: string, appName: string): void {
+    for (const [key, referenced] of this.workerApps) {
+      const slash = key.indexOf('/');
+      if (referenced === appName && key.slice(0, slash) === namespace) this.workerController.enqueue(namespace, key.slice(slash + 1));
+    }
+  }
+
+  private onWorkerChange(worker: HotMeshWorker, deleted: boolean): void {
+    const namespace = worker.metadata?.namespace ?? '';
+    const name = worker.metadata?.name ?? '';
+    const key = `worker:${namespace}/${name}`;
+    if (deleted) {
+      this.fingerprints.delete(key);
+      this.workerApps.delete(`${namespace}/${name}`);
+      this.workerController.enqueue(namespace, name);
+      return;
+    }
+    this.workerApps.set(`${namespace}/${name}`, worker.spec?.appRef?.name ?? '');
+    const fingerprint = appFingerprint(worker);
+    if (this.fingerprints.get(key) === fingerprint) return;
+    this.fingerprints.set(key, fingerprint);
+    this.workerController.enqueue(namespace, name);
   }
 }

@@ -8,7 +8,8 @@ import { Operator } from '../../operator/manager.ts';
 import { UsageError } from '../cli-error.ts';
 
 export const usage = `usage: hotmesh operator [options]
-  Runs the controller manager: reconciles HotMeshApps until SIGTERM.
+  Runs the controller manager until SIGTERM: reconciles HotMeshApps, and
+  HotMeshWorkers with their worker Deployments scaled from the stream backlog.
 
   --kubeconfig PATH           kubeconfig file; default KUBECONFIG, else the in-cluster config
   --namespace NS              watch one namespace; default all namespaces

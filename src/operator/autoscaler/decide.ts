@@ -126,8 +126,8 @@ export function decide(scaling: Scaling, current: number, sample: MetricSample, 
 
   if (raw > current) {
     const replicas = scaling.scaleUpLimit === undefined ? raw : Math.min(raw, current + scaling.scaleUpLimit);
-    const from = current === 0 ? 'from zero ' : '';
-    return { ...base, replicas, reason: 'ScaleUp', message: `backlog ${total} by ${scaling.metric} asks for ${raw}; scaling ${from}${current} → ${replicas}` };
+    const limited = replicas < raw ? `, limited by scaleUpLimit ${scaling.scaleUpLimit}` : '';
+    return { ...base, replicas, reason: 'ScaleUp', message: `backlog ${total} by ${scaling.metric} asks for ${raw} replicas${limited}` };
   }
 
   const stabilized = Math.max(...recommendations.map((entry) => entry.replicas));
@@ -148,5 +148,8 @@ export function decide(scaling: Scaling, current: number, sample: MetricSample, 
       }
     }
   }
-  return { ...base, replicas, reason: replicas === 0 ? 'ScaleToZero' : 'ScaleDown', message: `backlog ${total} by ${scaling.metric}; scaling ${current} → ${replicas}` };
+  const message = replicas === 0
+    ? `no backlog above activationThreshold ${scaling.activationThreshold} for the ${scaling.cooldownSeconds} s cooldown`
+    : `backlog ${total} by ${scaling.metric}; ${replicas} is the highest recommendation of the last ${scaling.scaleDownStabilizationSeconds} s`;
+  return { ...base, replicas, reason: replicas === 0 ? 'ScaleToZero' : 'ScaleDown', message };
 }

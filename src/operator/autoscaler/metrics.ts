@@ -10,6 +10,8 @@ export interface ThroughputState {
   /** Per topic: the group's entries-read counter at the last poll. */
   entriesRead: Record<string, number>;
   at?: number;
+  /** Ready replicas at the last poll. */
+  ready?: number;
   /** Recent per-replica rates, messages per second, newest last. */
   rates: number[];
 }
@@ -40,7 +42,8 @@ function parseGroups(reply: unknown): GroupInfo[] {
  * missing group as the stream's length. `lag` uses the group's lag where
  * Redis reports it, else the stream length. `pending` counts read but
  * unacknowledged messages. `drainTime` uses XLEN and measures throughput
- * from the group's entries-read counter.
+ * from the group's entries-read counter, over polls with the same ready
+ * replicas at both ends.
  */
 export async function readBacklog(
   client: Redis,
@@ -89,11 +92,15 @@ export async function readBacklog(
         measurable = false;
       }
     });
-    if (measurable && readyReplicas > 0 && throughput.at !== undefined && now > throughput.at && handled > 0) {
+    // Only windows with the same ready replicas at both ends count: a pod
+    // that just became ready may not read yet, and would pull the rate down.
+    const steady = throughput.ready === readyReplicas;
+    if (measurable && steady && readyReplicas > 0 && throughput.at !== undefined && now > throughput.at && handled > 0) {
       const rate = handled / ((now - throughput.at) / 1000) / readyReplicas;
       throughput.rates = [...throughput.rates, rate].slice(-RATE_WINDOWS);
     }
     throughput.at = now;
+    throughput.ready = readyReplicas;
     const throughputPerReplica = throughput.rates.length === 0 ? undefined : throughput.rates.reduce((sum, rate) => sum + rate, 0) / throughput.rates.length;
     return { ok: true, backlog, missing, throughputPerReplica };
   };

@@ -27,13 +27,17 @@ export class EventRecorder {
     this.options = options;
   }
 
-  /** Writes an Event about `object`; an identical one within the repeat window is skipped. */
-  async emit(object: KubernetesObject, type: EventType, reason: string, action: string, note: string): Promise<void> {
+  /**
+   * Writes an Event about `object`. An identical one within the repeat
+   * window is skipped unless `skipRepeatCheck` is set, which records that
+   * get an Event every time (scale decisions) use.
+   */
+  async emit(object: KubernetesObject, type: EventType, reason: string, action: string, note: string, options: { skipRepeatCheck?: boolean } = {}): Promise<void> {
     const uid = object.metadata?.uid ?? '';
     const dedupKey = `${uid}|${type}|${reason}|${note}`;
     const now = Date.now();
     const last = this.recent.get(dedupKey);
-    if (last !== undefined && now - last < (this.options.repeatWindowMs ?? 600_000)) return;
+    if (!options.skipRepeatCheck && last !== undefined && now - last < (this.options.repeatWindowMs ?? 600_000)) return;
     this.recent.set(dedupKey, now);
     if (this.recent.size > 10_000) this.prune(now);
 
