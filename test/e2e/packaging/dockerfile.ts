@@ -63,7 +63,7 @@ export function parseDockerfile(path: string): Dockerfile {
   return parsed;
 }
 
-/** The last stage, which is the image that runs. */
+/** Returns the last stage, which is the image that runs. */
 export function finalStage(dockerfile: Dockerfile): Stage {
   const stage = dockerfile.stages.at(-1);
   if (!stage) throw new Error('the Dockerfile has no FROM');
@@ -75,7 +75,7 @@ export function lastInstruction(stage: Stage, keyword: string): string | undefin
   return stage.instructions.filter((instruction) => instruction.keyword === keyword).at(-1)?.text;
 }
 
-/** Parses an exec-form (JSON array) ENTRYPOINT or CMD; a shell form throws. */
+/** Parses an exec-form (JSON array) ENTRYPOINT or CMD. A shell form throws. */
 export function execForm(stage: Stage, keyword: 'ENTRYPOINT' | 'CMD'): string[] {
   const text = lastInstruction(stage, keyword);
   if (text === undefined) return [];

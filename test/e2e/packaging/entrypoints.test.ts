@@ -39,14 +39,14 @@ function nodeArguments(stage: Stage, argv: string[]): string[] {
   return [hostPath(target!), ...rest];
 }
 
-/** The image's ENV with /app paths mapped, on top of a minimal environment. */
+/** Returns the image's ENV with /app paths mapped, on top of a minimal environment. */
 function imageEnv(stage: Stage, extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, HOTMESH_LOG_LEVEL: 'warn' };
   for (const [key, value] of Object.entries(environment(stage))) env[key] = value.startsWith('/app/') ? hostPath(value) : value;
   return { ...env, ...extra };
 }
 
-/** The image's working folder, mapped to the repository. */
+/** Returns the image's working folder, mapped to the repository. */
 function workingFolder(stage: Stage): string {
   const workdir = lastInstruction(stage, 'WORKDIR');
   expect(workdir, 'WORKDIR of the final stage').to.equal('/app');
@@ -56,7 +56,8 @@ function workingFolder(stage: Stage): string {
 async function runImage(stage: Stage, argv: string[], env: Record<string, string> = {}): Promise<Result> {
   return await new Promise((resolve) => {
     execFile(process.execPath, nodeArguments(stage, argv), { cwd: workingFolder(stage), env: imageEnv(stage, env), timeout: 30_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      let code = 0;
+      if (error) code = typeof error.code === 'number' ? error.code : 1;
       resolve({ code, stdout, stderr });
     });
   });
