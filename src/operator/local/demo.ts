@@ -1,0 +1,155 @@
+// npm run demo: the whole loop on one machine with no cluster. It starts a
+// Redis on loopback (unless HOTMESH_REDIS_URL is set), runs the operator in
+// local mode on config/samples/ (edits to those files roll out as a Git sync
+// would), publishes orders with a progress bar, prints every scaling
+// decision, and ends with a summary once the workers are back at their
+// minimum.
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { HotMesh } from '../../engine/hotmesh.ts';
+import { createLogger } from '../../logger.ts';
+import { startLocalRedis } from '../../local/redis.ts';
+import { LocalOperator } from './local-operator.ts';
+import { REPO_ROOT } from './process-pool.ts';
+
+const { values } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '10000' },
+    samples: { type: 'string', default: join(REPO_ROOT, 'config', 'samples') },
+    'work-ms': { type: 'string', default: '5' },
+    'no-wait': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (values.help) {
+  process.stdout.write(`usage: npm run demo -- [--jobs N] [--samples DIR] [--work-ms MS] [--no-wait]
+  --jobs N       orders to publish (default 10000)
+  --samples DIR  folder of HotMeshApp and HotMeshWorker files (default config/samples)
+  --work-ms MS   simulated work per worker callback, ms (default 5)
+  --no-wait      end once the jobs complete, without waiting for scale-down\n`);
+  process.exit(0);
+}
+const total = Number(values.jobs);
+if (!Number.isInteger(total) || total <= 0) {
+  process.stderr.write(`demo: --jobs must be a positive whole number; got ${values.jobs}\n`);
+  process.exit(2);
+}
+process.env.ORDERS_WORK_MS = values['work-ms'];
+process.env.HOTMESH_LOG_LEVEL ??= 'warn';
+
+const started = Date.now();
+const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s`;
+let progressShown = false;
+const say = (line: string): void => {
+  if (progressShown) process.stderr.write('\r\x1b[K');
+  process.stdout.write(`${elapsed()}  ${line}\n`);
+  progressShown = false;
+};
+
+const redis = await startLocalRedis();
+say(`redis ${redis.url}${redis.started ? ' (started for this demo)' : ''}`);
+const logger = createLogger({ component: 'demo' }, process.env.HOTMESH_LOG_LEVEL);
+const replicaTimeline: Array<{ at: number; replicas: Record<string, number> }> = [];
+const operator = new LocalOperator({
+  folder: values.samples!,
+  redisUrl: redis.url,
+  logger,
+  onEvent: (event) => {
+    if (/Scale|Fallback|Activated|Deployed|Compile|Conflict/i.test(event.reason)) say(`${event.kind}/${event.name} ${event.reason}: ${event.message}`);
+  },
+});
+
+const replicas = (): Record<string, number> => {
+  const counts: Record<string, number> = {};
+  for (const worker of operator.cluster.listWorkers()) counts[worker.metadata.name ?? ''] = worker.status?.replicas ?? 0;
+  return counts;
+};
+const sampler = setInterval(() => replicaTimeline.push({ at: Date.now() - started, replicas: replicas() }), 1000);
+
+let client: HotMesh | undefined;
+try {
+  operator.start();
+  say(`operator running in local mode on ${values.samples}`);
+  const apps = operator.cluster.listApps();
+  if (apps.length === 0) throw new Error(`no HotMeshApp found in ${values.samples}`);
+  const app = apps[0];
+  await waitFor(() => app.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True') ?? false, 60_000, `${app.metadata.name} to be Ready`);
+  say(`HotMeshApp ${app.metadata.name} is Ready on version ${app.status?.activeVersion}`);
+
+  client = await HotMesh.init({ appId: app.spec.appId, redis: { url: redis.url }, engine: false, logger });
+  const latencies: number[] = [];
+  const startedAt = new Map<string, number>();
+  let completed = 0;
+  await client.psub('order.completed.*', (_topic, output) => {
+    const begin = startedAt.get(output.metadata.jid);
+    if (begin === undefined) return;
+    startedAt.delete(output.metadata.jid);
+    latencies.push(Date.now() - begin);
+    completed++;
+  });
+
+  const publishStarted = Date.now();
+  const countries = ['us', 'de', 'jp', 'br', 'in'];
+  const progress = setInterval(() => {
+    const rate = completed / Math.max(0.001, (Date.now() - publishStarted) / 1000);
+    const width = 30;
+    const filled = Math.round((completed / total) * width);
+    const workers = Object.entries(replicas()).map(([name, count]) => `${name}=${count}`).join(' ');
+    process.stderr.write(`\r\x1b[K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${completed}/${total} jobs  ${Math.round(rate)}/s  ${workers}`);
+    progressShown = true;
+  }, 250);
+  // Orders arrive in bursts of 500, as a busy shop would send them.
+  const batch = 500;
+  for (let first = 0; first < total; first += batch) {
+    const pubs: Array<Promise<string>> = [];
+    for (let index = first; index < Math.min(total, first + batch); index++) {
+      const id = `order-${started}-${index}`;
+      startedAt.set(id, Date.now());
+      pubs.push(client.pub('order.placed', { id, amount: (index * 37) % 6000, customer: `c${index % 97}`, country: countries[index % countries.length] }));
+    }
+    await Promise.all(pubs);
+  }
+  await waitFor(() => completed >= total, 600_000, `${total} jobs to complete`);
+  const seconds = (Date.now() - publishStarted) / 1000;
+  clearInterval(progress);
+  say(`${completed} jobs completed in ${seconds.toFixed(1)} s`);
+
+  if (!values['no-wait']) {
+    say('waiting for the workers to scale back to their minimum');
+    await waitFor(() => operator.cluster.listWorkers().every((worker) => (worker.status?.replicas ?? 0) <= (worker.spec.scaling.minReplicas ?? 0)), 300_000, 'scale-down');
+  }
+
+  replicaTimeline.push({ at: Date.now() - started, replicas: replicas() });
+  latencies.sort((a, b) => a - b);
+  const pick = (quantile: number): number => latencies[Math.min(latencies.length - 1, Math.floor(quantile * latencies.length))];
+  const peak: Record<string, number> = {};
+  for (const sample of replicaTimeline) for (const [name, count] of Object.entries(sample.replicas)) peak[name] = Math.max(peak[name] ?? 0, count);
+  process.stdout.write(`
+summary
+  jobs completed   ${completed} of ${total}
+  throughput       ${Math.round(completed / seconds)} jobs/s
+  latency          p50 ${pick(0.5)} ms, p99 ${pick(0.99)} ms (publish to completion)
+  peak replicas    ${Object.entries(peak).map(([name, count]) => `${name} ${count}`).join(', ')}
+  replicas over time (every 5 s)
+${timeline(replicaTimeline)}
+`);
+} finally {
+  clearInterval(sampler);
+  await client?.stop(0);
+  await operator.stop();
+  await redis.stop();
+}
+
+function timeline(samples: Array<{ at: number; replicas: Record<string, number> }>): string {
+  const names = [...new Set(samples.flatMap((sample) => Object.keys(sample.replicas)))];
+  const rows = samples.filter((_, index) => index % 5 === 0 || index === samples.length - 1);
+  return rows.map((sample) => `    ${String(Math.round(sample.at / 1000)).padStart(4)} s  ${names.map((name) => `${name} ${sample.replicas[name] ?? 0}`).join('  ')}`).join('\n');
+}
+
+async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
