@@ -21,7 +21,7 @@ export const TOPIC = 'work.item';
 /** Module the worker pods load. */
 export const WORKER_MODULE = join(import.meta.dirname, 'fixtures', 'sleep-worker.ts');
 
-/** An app manifest: trigger work.start → worker work.item, which sleeps `ms`. */
+/** Returns an app manifest: trigger work.start → worker work.item, which sleeps `ms`. */
 export function workManifest(appId: string): string {
   return `app:
   id: ${appId}
@@ -62,7 +62,7 @@ export function workerTemplate(graceSeconds: number, env: Array<{ name: string; 
   };
 }
 
-/** A pod template whose process only sleeps, for tests that set the backlog by hand. */
+/** Returns a pod template whose process only sleeps, for tests that set the backlog by hand. */
 export function idleTemplate(): Record<string, unknown> {
   return {
     spec: {
@@ -93,7 +93,7 @@ export function workerCondition(worker: HotMeshWorker, type: string): Condition 
   return worker.status?.conditions?.find((entry) => entry.type === type);
 }
 
-/** The Deployment's spec.replicas; undefined while it does not exist. */
+/** Reads the Deployment's spec.replicas; undefined while it does not exist. */
 export async function deploymentReplicas(kubeConfig: KubeConfig, namespace: string, name: string): Promise<number | undefined> {
   try {
     const deployment = await kubeConfig.makeApiClient(AppsV1Api).readNamespacedDeployment({ namespace, name });
@@ -231,7 +231,7 @@ export async function createApp(suite: WorkerSuite, name = 'orders'): Promise<vo
   }, 30_000);
 }
 
-/** The worker stream key of the test topic. */
+/** Returns the worker stream key of the test topic. */
 export function workerStream(suite: WorkerSuite): string {
   return new AppKeys(suite.appId).workerStream(TOPIC);
 }
