@@ -14,9 +14,9 @@ import type { EventRecorder } from './event-recorder.ts';
 import { FIELD_MANAGER, MANAGED_BY_LABEL } from './kube-app-platform.ts';
 
 /**
- * Field manager of the worker Deployments. It owns their replicas, so a
- * `kubectl apply` or GitOps tool that sets replicas there conflicts (409)
- * instead of silently fighting the autoscaler.
+ * Field manager of the worker Deployments. It owns their replicas: a
+ * server-side apply of replicas by another manager gets a 409 conflict, and
+ * any other write of them is undone by the next reconcile.
  */
 export const WORKER_FIELD_MANAGER = 'hotmesh-operator-worker';
 /** Container that receives the injected variables when the template has several; else the first. */

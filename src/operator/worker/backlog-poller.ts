@@ -54,7 +54,6 @@ interface PollerState {
 export class BacklogPoller {
   private readonly options: BacklogPollerOptions;
   private readonly states = new Map<string, PollerState>();
-  private stopped = false;
 
   constructor(options: BacklogPollerOptions) {
     this.options = options;
@@ -70,7 +69,6 @@ export class BacklogPoller {
    * endpoint, topics or metric also drops the throughput measured so far.
    */
   configure(key: string, target: PollTarget, current: number, ready: number): void {
-    if (this.stopped) return;
     const previous = this.states.get(key);
     if (previous && sameTarget(previous.target, target)) {
       previous.target = target;
@@ -113,9 +111,8 @@ export class BacklogPoller {
     this.states.delete(key);
   }
 
-  /** Stops every poller; polls in progress finish but schedule nothing. */
+  /** Stops every poller; polls in progress finish but schedule nothing. A later configure starts again. */
   stop(): void {
-    this.stopped = true;
     for (const state of this.states.values()) clearTimeout(state.timer);
     this.states.clear();
   }
@@ -127,7 +124,7 @@ export class BacklogPoller {
   }
 
   private async poll(key: string, state: PollerState): Promise<void> {
-    if (this.stopped || this.states.get(key) !== state || state.polling) return;
+    if (this.states.get(key) !== state || state.polling) return;
     state.polling = true;
     const { target } = state;
     const intervalMs = target.scaling.pollingIntervalSeconds * 1000;
@@ -147,7 +144,7 @@ export class BacklogPoller {
     } finally {
       state.polling = false;
     }
-    if (this.stopped || this.states.get(key) !== state) return;
+    if (this.states.get(key) !== state) return;
     this.schedule(key, state, intervalMs);
     this.options.onPolled(key);
   }

@@ -179,6 +179,7 @@ export class WorkerReconciler implements Reconciler {
     } catch (error) {
       if (!(error instanceof InvalidWorkloadError)) throw error;
       const message = `the Deployment was rejected: ${error.message}; fix spec.template`;
+      this.options.logger.warn('worker Deployment rejected', { namespace: worker.metadata.namespace, name: worker.metadata.name, err: error.message });
       await this.platform.emitEvent(worker, 'Warning', WORKER_REASON.invalidTemplate, 'Apply', message);
       // Only a spec change helps, and a spec change queues the worker again.
       throw new StepStop({ outcome: { ...this.baseOutcome(scaling), ready: false, reason: WORKER_REASON.invalidTemplate, message, polled: this.poller.latest(formatKey(keyOf(worker))) }, desired: replicas });

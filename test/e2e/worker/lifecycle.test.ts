@@ -72,9 +72,9 @@ describe('HotMeshWorker: lifecycle and External mode', function () {
       template: idleTemplate(),
       scaling: { mode: 'External', minReplicas: 0, maxReplicas: 5, targetPerReplica: 10, pollingIntervalSeconds: 1 },
     }));
-    await waitUntil('the Deployment exists at 0', async () => (await deploymentReplicas(kubeConfig, suite.namespace, 'ext-worker')) === 0, 20_000);
     const recorder = new ReplicaRecorder(kubeConfig, suite.namespace, 'ext-worker');
     try {
+      await waitUntil('the Deployment exists at 0', () => recorder.current === 0, 20_000);
       const scaled = await kubectl(plane, ['scale', 'hmw/ext', '-n', suite.namespace, '--replicas', '3']);
       expect(scaled.code, scaled.stderr).to.equal(0);
       await waitUntil('the Deployment follows /scale', () => recorder.current === 3, 10_000);
