@@ -209,7 +209,7 @@ async function runMemory(redis: BenchRedis, plan: Plan, runs: number): Promise<B
   const engine = await repeat('memory', runs, () => runScenarioProcess<MemoryRun>(join(SCENARIOS, 'memory.ts'), params, TIMEOUT_MS),
     (run) => `idle ${mib(run.idleRss)}, peak ${mib(run.peakRss)}`);
   if (!existsSync(join(ROOT, 'src', 'operator'))) return { engine, operator: { pending: 'src/operator not built' } };
-  const operatorParams: OperatorIdleParams = { idleMs: plan.memoryIdleMs };
+  const operatorParams: OperatorIdleParams = { idleMs: plan.memoryIdleMs, redisUrl: redis.url };
   const operator = await repeat('operator memory', runs, () => runScenarioProcess<{ rss: number }>(join(SCENARIOS, 'operator-idle.ts'), operatorParams, TIMEOUT_MS),
     (run) => `idle ${mib(run.rss)}`);
   return { engine, operator };

@@ -197,7 +197,7 @@ function memoryRows(memory: BenchResults['memory']): Cells[] {
   const operator = outcomeCells('7b', 'memory: RSS of the operator', memory.operator, (runs) => {
     const cells = emptyCells('7b', 'memory: RSS of the operator');
     cells[2] = `×${runs.length}`;
-    cells[3] = `module loaded, idle: ${mebibytes(median(runs.map((run) => run.rss)))}`;
+    cells[3] = `local mode on the samples, app Ready, idle: ${mebibytes(median(runs.map((run) => run.rss)))}`;
     return cells;
   });
   return [engine, operator];
