@@ -104,7 +104,8 @@ export class Step {
   private view(activity: CompiledActivity, dad: string, self?: { input?: unknown; hook?: unknown }): unknown {
     const record: ActivityRecord = this.job.activity(activity.id, dad) ?? {};
     return {
-      input: { data: self?.input ?? record.i },
+      // A trigger's input is its output, stored once.
+      input: { data: self?.input ?? record.i ?? (activity.type === 'trigger' ? record.o : undefined) },
       output: {
         data: record.o,
         metadata: { aid: activity.id, dad, atp: activity.type, stp: activity.subtype, au: record.t, err: record.e, code: record.c },
@@ -126,7 +127,7 @@ export class Step {
     const trigger = this.app.activities.get(graph.triggerId)!;
     const dad = ',0';
     const self = { input };
-    this.job.setActivity(trigger.id, dad, { i: input, o: input, c: 200, t: this.nowIso });
+    this.job.setActivity(trigger.id, dad, { o: input, c: 200, t: this.nowIso });
     const meta = this.job;
     meta.setMetadata('jid', this.job.jobId);
     meta.setMetadata('aid', trigger.id);
