@@ -13,7 +13,8 @@ export interface LocalRedis {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+/** Returns a TCP port on 127.0.0.1 that was free a moment ago. */
+export async function freePort(): Promise<number> {
   return await new Promise((resolve, reject) => {
     const server = createServer();
     server.on('error', reject);
