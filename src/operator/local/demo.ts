@@ -1,15 +1,17 @@
-// npm run demo: the whole loop on one machine with no cluster. It starts a
-// Redis on loopback (unless HOTMESH_REDIS_URL is set), runs the operator in
-// local mode on config/samples/ (edits to those files roll out as a Git sync
-// would), publishes orders with a progress bar, prints every scaling
-// decision, and ends with a summary once the workers are back at their
-// minimum.
+// npm run demo: the whole loop on one machine. It starts a Redis on loopback
+// (unless HOTMESH_REDIS_URL is set), runs the operator on config/samples/,
+// publishes orders with a progress bar, prints every scaling decision, and
+// ends with a summary once the workers are back at their minimum.
+//
+// By default the operator runs in local mode with no cluster (edits to the
+// samples roll out as a Git sync would). With --cluster it runs against the
+// test control plane's apiserver (cluster-demo.ts).
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HotMesh } from '../../engine/hotmesh.ts';
 import { createLogger } from '../../logger.ts';
 import { startLocalRedis } from '../../local/redis.ts';
-import { LocalOperator } from './local-operator.ts';
+import { LocalDemoDriver, waitFor, type DemoDriver, type DemoDriverOptions } from './demo-driver.ts';
 import { REPO_ROOT } from './process-pool.ts';
 
 const { values } = parseArgs({
@@ -18,21 +20,34 @@ const { values } = parseArgs({
     samples: { type: 'string', default: join(REPO_ROOT, 'config', 'samples') },
     'work-ms': { type: 'string', default: '5' },
     'no-wait': { type: 'boolean' },
+    cluster: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
-  process.stdout.write(`usage: npm run demo -- [--jobs N] [--samples DIR] [--work-ms MS] [--no-wait]
+  process.stdout.write(`usage: npm run demo -- [--jobs N] [--samples DIR] [--work-ms MS] [--no-wait] [--cluster]
   --jobs N       orders to publish (default 10000)
   --samples DIR  folder of HotMeshApp and HotMeshWorker files (default config/samples)
   --work-ms MS   simulated work per worker callback, ms (default 5)
-  --no-wait      end once the jobs complete, without waiting for scale-down\n`);
+  --no-wait      end once the jobs complete, without waiting for scale-down
+  --cluster      run \`hotmesh operator\` against the test control plane: the one of
+                 npm run cluster:up when its apiserver is ready, else one started
+                 for the demo. Needs npm run cluster:build (Go) first\n`);
   process.exit(0);
 }
 const total = Number(values.jobs);
 if (!Number.isInteger(total) || total <= 0) {
   process.stderr.write(`demo: --jobs must be a positive whole number; got ${values.jobs}\n`);
   process.exit(2);
+}
+let clusterDemo: typeof import('./cluster-demo.ts') | undefined;
+if (values.cluster) {
+  clusterDemo = await import('./cluster-demo.ts');
+  const unavailable = await clusterDemo.clusterDemoUnavailable();
+  if (unavailable) {
+    process.stderr.write(`demo --cluster: ${unavailable}\n`);
+    process.exit(2);
+  }
 }
 process.env.ORDERS_WORK_MS = values['work-ms'];
 process.env.HOTMESH_LOG_LEVEL ??= 'warn';
@@ -50,33 +65,44 @@ const redis = await startLocalRedis();
 say(`redis ${redis.url}${redis.started ? ' (started for this demo)' : ''}`);
 const logger = createLogger({ component: 'demo' }, process.env.HOTMESH_LOG_LEVEL);
 const replicaTimeline: Array<{ at: number; replicas: Record<string, number> }> = [];
-const operator = new LocalOperator({
-  folder: values.samples!,
+const driverOptions: DemoDriverOptions = {
+  samples: values.samples!,
   redisUrl: redis.url,
   logger,
+  say,
   onEvent: (event) => {
     if (/Scale|Fallback|Activated|Deployed|Compile|Conflict/i.test(event.reason)) say(`${event.kind}/${event.name} ${event.reason}: ${event.message}`);
   },
-});
-
-const replicas = (): Record<string, number> => {
-  const counts: Record<string, number> = {};
-  for (const worker of operator.cluster.listWorkers()) counts[worker.metadata.name ?? ''] = worker.status?.replicas ?? 0;
-  return counts;
 };
-const sampler = setInterval(() => replicaTimeline.push({ at: Date.now() - started, replicas: replicas() }), 1000);
+const driver: DemoDriver = clusterDemo ? new clusterDemo.ClusterDemoDriver(driverOptions) : new LocalDemoDriver(driverOptions);
 
+const sampler = setInterval(() => replicaTimeline.push({ at: Date.now() - started, replicas: driver.replicas() }), 1000);
+let progress: NodeJS.Timeout | undefined;
 let client: HotMesh | undefined;
-try {
-  operator.start();
-  say(`operator running in local mode on ${values.samples}`);
-  const apps = operator.cluster.listApps();
-  if (apps.length === 0) throw new Error(`no HotMeshApp found in ${values.samples}`);
-  const app = apps[0];
-  await waitFor(() => app.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True') ?? false, 60_000, `${app.metadata.name} to be Ready`);
-  say(`HotMeshApp ${app.metadata.name} is Ready on version ${app.status?.activeVersion}`);
+let cleaning: Promise<void> | undefined;
+const cleanUp = async (failed: boolean): Promise<void> => {
+  cleaning ??= (async () => {
+    clearInterval(sampler);
+    clearInterval(progress);
+    await client?.stop(0);
+    await driver.stop(failed);
+    await redis.stop();
+  })();
+  await cleaning;
+};
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    say(`${signal} received; cleaning up`);
+    void cleanUp(true).finally(() => process.exit(128 + (signal === 'SIGINT' ? 2 : 15)));
+  });
+}
 
-  client = await HotMesh.init({ appId: app.spec.appId, redis: { url: redis.url }, engine: false, logger });
+let failed = true;
+try {
+  const app = await driver.start();
+  say(`HotMeshApp ${app.name} is Ready on version ${app.activeVersion}`);
+
+  client = await HotMesh.init({ appId: app.appId, redis: { url: redis.url }, engine: false, logger });
   const latencies: number[] = [];
   const startedAt = new Map<string, number>();
   let completed = 0;
@@ -90,11 +116,11 @@ try {
 
   const publishStarted = Date.now();
   const countries = ['us', 'de', 'jp', 'br', 'in'];
-  const progress = setInterval(() => {
+  progress = setInterval(() => {
     const rate = completed / Math.max(0.001, (Date.now() - publishStarted) / 1000);
     const width = 30;
     const filled = Math.round((completed / total) * width);
-    const workers = Object.entries(replicas()).map(([name, count]) => `${name}=${count}`).join(' ');
+    const workers = Object.entries(driver.replicas()).map(([name, count]) => `${name}=${count}`).join(' ');
     process.stderr.write(`\r\x1b[K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${completed}/${total} jobs  ${Math.round(rate)}/s  ${workers}`);
     progressShown = true;
   }, 250);
@@ -116,10 +142,10 @@ try {
 
   if (!values['no-wait']) {
     say('waiting for the workers to scale back to their minimum');
-    await waitFor(() => operator.cluster.listWorkers().every((worker) => (worker.status?.replicas ?? 0) <= (worker.spec.scaling.minReplicas ?? 0)), 300_000, 'scale-down');
+    await waitFor(() => driver.atMinimum(), 300_000, 'scale-down');
   }
 
-  replicaTimeline.push({ at: Date.now() - started, replicas: replicas() });
+  replicaTimeline.push({ at: Date.now() - started, replicas: driver.replicas() });
   latencies.sort((a, b) => a - b);
   const pick = (quantile: number): number => latencies[Math.min(latencies.length - 1, Math.floor(quantile * latencies.length))];
   const peak: Record<string, number> = {};
@@ -133,23 +159,13 @@ summary
   replicas over time (every 5 s)
 ${timeline(replicaTimeline)}
 `);
+  failed = false;
 } finally {
-  clearInterval(sampler);
-  await client?.stop(0);
-  await operator.stop();
-  await redis.stop();
+  await cleanUp(failed);
 }
 
 function timeline(samples: Array<{ at: number; replicas: Record<string, number> }>): string {
   const names = [...new Set(samples.flatMap((sample) => Object.keys(sample.replicas)))];
   const rows = samples.filter((_, index) => index % 5 === 0 || index === samples.length - 1);
   return rows.map((sample) => `    ${String(Math.round(sample.at / 1000)).padStart(4)} s  ${names.map((name) => `${name} ${sample.replicas[name] ?? 0}`).join('  ')}`).join('\n');
-}
-
-async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
