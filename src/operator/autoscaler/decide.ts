@@ -118,7 +118,8 @@ export function decide(scaling: Scaling, current: number, sample: MetricSample, 
   const total = Object.values(sample.backlog).reduce((sum, value) => sum + value, 0);
   const active = total > scaling.activationThreshold;
   const lastActiveAt = active ? now : history.lastActiveAt;
-  const raw = clamp(recommend(scaling, total, sample.throughputPerReplica), scaling);
+  const unclamped = recommend(scaling, total, sample.throughputPerReplica);
+  const raw = clamp(unclamped, scaling);
   const windowStart = now - scaling.scaleDownStabilizationSeconds * 1000;
   const recommendations = [...history.recommendations.filter((entry) => entry.at > windowStart), { at: now, replicas: raw }];
   const next: ScalingHistory = { recommendations, lastActiveAt, failures: 0 };
@@ -127,7 +128,9 @@ export function decide(scaling: Scaling, current: number, sample: MetricSample, 
   if (raw > current) {
     const replicas = scaling.scaleUpLimit === undefined ? raw : Math.min(raw, current + scaling.scaleUpLimit);
     const limited = replicas < raw ? `, limited by scaleUpLimit ${scaling.scaleUpLimit}` : '';
-    return { ...base, replicas, reason: 'ScaleUp', message: `backlog ${total} by ${scaling.metric} asks for ${raw} replicas${limited}` };
+    const basis = scaling.metric === 'drainTime' && sample.throughputPerReplica ? `drainSeconds ${scaling.drainSeconds}` : `targetPerReplica ${scaling.targetPerReplica}`;
+    const capped = unclamped > scaling.maxReplicas ? `, capped at maxReplicas ${scaling.maxReplicas}` : '';
+    return { ...base, replicas, reason: 'ScaleUp', message: `backlog ${total} by ${scaling.metric} asks for ${unclamped} ${unclamped === 1 ? 'replica' : 'replicas'} (${basis})${capped}${limited}` };
   }
 
   const stabilized = Math.max(...recommendations.map((entry) => entry.replicas));
