@@ -291,7 +291,7 @@ export class ClusterDemoDriver implements DemoDriver {
       .sort((a, b) => eventTime(a) - eventTime(b));
     for (const event of fresh) {
       this.seenEvents.add(event.metadata?.uid ?? '');
-      this.options.onEvent({ kind: event.regarding?.kind ?? '', name: event.regarding?.name ?? '', reason: event.reason ?? '', message: event.note ?? '' });
+      this.options.onEvent({ type: event.type ?? 'Normal', kind: event.regarding?.kind ?? '', name: event.regarding?.name ?? '', reason: event.reason ?? '', message: event.note ?? '' });
     }
   }
 

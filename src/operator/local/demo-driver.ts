@@ -6,6 +6,8 @@ import { LocalOperator } from './local-operator.ts';
 
 /** An event the operator recorded about a HotMeshApp or HotMeshWorker. */
 export interface DemoEvent {
+  /** Normal or Warning, as Kubernetes Events have it. */
+  type: string;
   kind: string;
   name: string;
   reason: string;
@@ -61,7 +63,7 @@ export class LocalDemoDriver implements DemoDriver {
       folder: options.samples,
       redisUrl: options.redisUrl,
       logger: options.logger,
-      onEvent: (event) => options.onEvent({ kind: event.kind, name: event.name, reason: event.reason, message: event.message }),
+      onEvent: (event) => options.onEvent({ type: event.type, kind: event.kind, name: event.name, reason: event.reason, message: event.message }),
     });
   }
 

@@ -14,25 +14,33 @@ import { startLocalRedis } from '../../local/redis.ts';
 import { LocalDemoDriver, waitFor, type DemoDriver, type DemoDriverOptions } from './demo-driver.ts';
 import { REPO_ROOT } from './process-pool.ts';
 
-const { values } = parseArgs({
-  options: {
-    jobs: { type: 'string', default: '10000' },
-    samples: { type: 'string', default: join(REPO_ROOT, 'config', 'samples') },
-    'work-ms': { type: 'string', default: '5' },
-    'no-wait': { type: 'boolean' },
-    cluster: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
+const options = {
+  jobs: { type: 'string', default: '10000' },
+  samples: { type: 'string', default: join(REPO_ROOT, 'config', 'samples') },
+  'no-wait': { type: 'boolean' },
+  cluster: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+let parsed: ReturnType<typeof parseArgs<{ options: typeof options }>>;
+try {
+  parsed = parseArgs({ options });
+} catch (error) {
+  process.stderr.write(`demo: ${(error as Error).message}; see npm run demo -- --help\n`);
+  process.exit(2);
+}
+const { values } = parsed;
 if (values.help) {
-  process.stdout.write(`usage: npm run demo -- [--jobs N] [--samples DIR] [--work-ms MS] [--no-wait] [--cluster]
+  process.stdout.write(`usage: npm run demo -- [--jobs N] [--samples DIR] [--no-wait] [--cluster]
   --jobs N       orders to publish (default 10000)
-  --samples DIR  folder of HotMeshApp and HotMeshWorker files (default config/samples)
-  --work-ms MS   simulated work per worker callback, ms (default 5)
+  --samples DIR  folder of HotMeshApp and HotMeshWorker files (default config/samples);
+                 in local mode, edits to its files roll out while the demo runs.
+                 The workers' simulated work per message is ORDERS_WORK_MS in the
+                 HotMeshWorker templates (5 ms in the samples)
   --no-wait      end once the jobs complete, without waiting for scale-down
   --cluster      run \`hotmesh operator\` against the test control plane: the one of
                  npm run cluster:up when its apiserver is ready, else one started
-                 for the demo. Needs npm run cluster:build (Go) first\n`);
+                 for the demo. Needs npm run cluster:build (Go) first
+The demo uses HOTMESH_REDIS_URL when set, else starts a private redis-server.\n`);
   process.exit(0);
 }
 const total = Number(values.jobs);
@@ -49,7 +57,6 @@ if (values.cluster) {
     process.exit(2);
   }
 }
-process.env.ORDERS_WORK_MS = values['work-ms'];
 process.env.HOTMESH_LOG_LEVEL ??= 'warn';
 
 const started = Date.now();
@@ -71,7 +78,9 @@ const driverOptions: DemoDriverOptions = {
   logger,
   say,
   onEvent: (event) => {
-    if (/Scale|Fallback|Activated|Deployed|Compile|Conflict/i.test(event.reason)) say(`${event.kind}/${event.name} ${event.reason}: ${event.message}`);
+    if (event.type === 'Warning' || /Scale|Fallback|Activated|Deployed|Compile|Conflict|Mismatch|NotDeployed/i.test(event.reason)) {
+      say(`${event.kind}/${event.name} ${event.reason}: ${event.message}`);
+    }
   },
 };
 const driver: DemoDriver = clusterDemo ? new clusterDemo.ClusterDemoDriver(driverOptions) : new LocalDemoDriver(driverOptions);
@@ -116,7 +125,10 @@ try {
 
   const publishStarted = Date.now();
   const countries = ['us', 'de', 'jp', 'br', 'in'];
+  // A progress line needs a terminal; piped output gets the event lines only.
+  const interactive = process.stderr.isTTY === true;
   progress = setInterval(() => {
+    if (!interactive) return;
     const rate = completed / Math.max(0.001, (Date.now() - publishStarted) / 1000);
     const width = 30;
     const filled = Math.round((completed / total) * width);
@@ -154,7 +166,9 @@ try {
 summary
   jobs completed   ${completed} of ${total}
   throughput       ${Math.round(completed / seconds)} jobs/s
-  latency          p50 ${pick(0.5)} ms, p99 ${pick(0.99)} ms (publish to completion)
+  latency          p50 ${pick(0.5)} ms, p99 ${pick(0.99)} ms, publish to completion: the orders
+                   arrive as one burst, so this is mostly time queued while the
+                   workers scale up, orders-ship from zero
   peak replicas    ${Object.entries(peak).map(([name, count]) => `${name} ${count}`).join(', ')}
   replicas over time (every 5 s)
 ${timeline(replicaTimeline)}
