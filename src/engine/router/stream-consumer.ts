@@ -64,6 +64,9 @@ export class StreamConsumer {
   private readonly inFlight = new Set<Promise<void>>();
   private loop: Promise<void> | undefined;
   private reclaimTimer: NodeJS.Timeout | undefined;
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  /** Ids of the messages being handled, kept claimed so peers do not take them. */
+  private readonly inHand = new Set<string>();
   private reclaiming = false;
   private slotWaiter: (() => void) | undefined;
   private throttleWaiter: (() => void) | undefined;
@@ -110,6 +113,8 @@ export class StreamConsumer {
     this.loop = this.run();
     this.reclaimTimer = setInterval(() => void this.reclaim(), this.options.reclaimIntervalMs);
     this.reclaimTimer.unref();
+    this.keepAliveTimer = setInterval(() => void this.keepAlive(), Math.max(100, Math.floor(this.options.reclaimIdleMs / 3)));
+    this.keepAliveTimer.unref();
   }
 
   /** Changes the pause before each read; -1 stops reading until it changes again. */
@@ -138,8 +143,21 @@ export class StreamConsumer {
     const drained = Promise.allSettled([...this.inFlight]);
     const timedOut = await Promise.race([drained.then(() => false), delay(graceMs).then(() => true)]);
     if (timedOut) this.logger.warn('stop deadline passed with messages in hand; peers will reclaim them', { inFlight: this.inFlight.size, graceMs });
+    if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
     this.state = 'stopped';
     this.reader.disconnect();
+  }
+
+  // Resets the idle time of the messages in hand (XCLAIM JUSTID, which does
+  // not count a delivery), so a callback that runs longer than reclaimIdleMs
+  // is not taken over by a peer while this process is alive and working.
+  private async keepAlive(): Promise<void> {
+    if (this.inHand.size === 0) return;
+    try {
+      await this.commands.xclaim(this.options.stream, this.options.group, this.options.consumer, 0, ...this.inHand, 'JUSTID');
+    } catch (error) {
+      this.logger.debug('keeping messages in hand claimed failed', { err: (error as Error).message });
+    }
   }
 
   private async unblockReader(): Promise<void> {
@@ -211,12 +229,14 @@ export class StreamConsumer {
 
   private dispatch(message: StreamMessage): void {
     faultPoint('consumer.after-read');
+    this.inHand.add(message.id);
     const task = this.handlers.handle(message).catch((error: unknown) => {
       // Not acknowledged: the message stays pending and is retried by reclaim.
       this.logger.error('message handling failed; it will be reclaimed', { streamId: message.id, err: (error as Error).message });
     });
     this.inFlight.add(task);
     void task.finally(() => {
+      this.inHand.delete(message.id);
       this.inFlight.delete(task);
       this.slotWaiter?.();
     });

@@ -177,6 +177,26 @@ app:
     });
   });
 
+  describe('long callbacks', () => {
+    it('keeps a message a live worker is handling from its peers', async () => {
+      const harness = await AppHarness.start();
+      try {
+        let calls = 0;
+        const slow = { topic: 'chain.a', reclaimIdleMs: 300, maxDeliveries: 2, callback: async (input: Record<string, unknown>) => { calls++; await sleep(1200); return { a: Number(input.n) + 1 }; } };
+        const hotMesh = await harness.deployed(chainManifest('1'), [slow, workers[1]]);
+        await harness.hotMesh('chain', [{ ...slow }]);
+        const output = await hotMesh.pubsub('chain.start', { id: 'long-1', n: 1 }, { timeout: 10_000 });
+        expect(output.data.b).to.equal(4);
+        expect(calls).to.equal(1);
+        const client = harness.redis.client();
+        expect(await client.xlen('hmsh:{chain}:dlq')).to.equal(0);
+        client.disconnect();
+      } finally {
+        await harness.close();
+      }
+    });
+  });
+
   describe('version pinning', () => {
     it('finishes parked jobs on the version they started on', async () => {
       const harness = await AppHarness.start();
