@@ -38,4 +38,7 @@ const runner = mocha.run((failures) => {
   console.log(`\ntests: ${passed} passed, ${failures} failed, ${skipped} skipped`);
   console.log(`suites run from: ${tiers.map((tier) => relative(process.cwd(), join(root, tier))).join(', ')}`);
   process.exitCode = failures > 0 ? 1 : 0;
+  // Like mocha's --exit: a connection or timer left open by a suite must not
+  // keep the run alive after every root hook has cleaned up.
+  setTimeout(() => process.exit(failures > 0 ? 1 : 0), 500);
 });
