@@ -181,5 +181,9 @@ ${timeline(replicaTimeline)}
 function timeline(samples: Array<{ at: number; replicas: Record<string, number> }>): string {
   const names = [...new Set(samples.flatMap((sample) => Object.keys(sample.replicas)))];
   const rows = samples.filter((_, index) => index % 5 === 0 || index === samples.length - 1);
-  return rows.map((sample) => `    ${String(Math.round(sample.at / 1000)).padStart(4)} s  ${names.map((name) => `${name} ${sample.replicas[name] ?? 0}`).join('  ')}`).join('\n');
+  return rows.map((sample, index) => {
+    // The last row is the state at the end, which may fall in the same second as the one before.
+    const time = index === rows.length - 1 ? '   end' : `${String(Math.round(sample.at / 1000)).padStart(4)} s`;
+    return `    ${time}  ${names.map((name) => `${name} ${sample.replicas[name] ?? 0}`).join('  ')}`;
+  }).join('\n');
 }
