@@ -12,7 +12,7 @@ export class HotMeshError extends Error {
   }
 }
 
-/** Where in a manifest a problem sits. */
+/** Location of a problem in a manifest. */
 export interface ManifestLocation {
   /** The file, or `<inline>` for a manifest given as a string. */
   file: string;
@@ -214,7 +214,7 @@ export function isTransientError(error: unknown): boolean {
   return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTCONN'].includes(code);
 }
 
-/** Tells whether a Redis error says the consumer group or its stream is missing. */
+/** Tells whether a Redis error reports that the consumer group or its stream is missing. */
 export function isNoGroupError(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOGROUP');
 }

@@ -20,7 +20,7 @@ import type { EngineMessage, LegStatus, WorkMessage } from './messages.ts';
 import { indexKeysOf, jobKeyOf, resolveIndexKeys, statsBucket } from './stats.ts';
 import { faultPoint } from './faults.ts';
 import { effectiveThrottle, PAUSED, Quorum, type ProcessProfile, type ThrottleScope } from './quorum/quorum.ts';
-import { StreamConsumer, type StreamMessage } from './router/stream-consumer.ts';
+import { StreamConsumer, type StreamHandlers, type StreamMessage } from './router/stream-consumer.ts';
 import { JobState } from './step/job-state.ts';
 import { COMMIT, StepPlan } from './step/plan.ts';
 import { hookKey, newId, Step, type HookRegistration, type StepEnvironment } from './step/step.ts';
@@ -231,39 +231,17 @@ export class HotMesh {
     const engine = this.config.engine ?? true;
     if (engine !== false) {
       const options = engine === true ? {} : engine;
-      const consumer = new StreamConsumer(this.store, {
+      this.addConsumer(undefined, {
         handle: (message) => this.onEngineMessage(message),
         deadLetter: (message) => this.deadLetterEngineMessage(message),
-        lost: (streamId) => this.failLostMessage(this.keys.engineStream(), streamId),
-      }, {
-        stream: this.keys.engineStream(),
-        group: ENGINE_GROUP,
-        consumer: this.guid,
-        concurrency: options.concurrency,
-        reclaimIdleMs: options.reclaimIdleMs ?? envNumber('HOTMESH_RECLAIM_IDLE_MS'),
-        maxDeliveries: options.maxDeliveries ?? envNumber('HOTMESH_MAX_DELIVERIES'),
-        blockMs: options.blockMs,
-      }, this.logger);
-      this.consumers.push(consumer);
-      this.consumerTopics.set(consumer, undefined);
+      }, options);
       this.timerLoop = this.runTimers(options.timerPollMs ?? 500);
     }
     for (const worker of this.config.workers ?? []) {
-      const consumer = new StreamConsumer(this.store, {
+      this.addConsumer(worker.topic, {
         handle: (message) => this.onWorkMessage(worker, message),
         deadLetter: (message) => this.deadLetterWorkMessage(worker, message),
-        lost: (streamId) => this.failLostMessage(this.keys.workerStream(worker.topic), streamId),
-      }, {
-        stream: this.keys.workerStream(worker.topic),
-        group: WORKER_GROUP,
-        consumer: this.guid,
-        concurrency: worker.concurrency,
-        reclaimIdleMs: worker.reclaimIdleMs ?? envNumber('HOTMESH_RECLAIM_IDLE_MS'),
-        maxDeliveries: worker.maxDeliveries ?? envNumber('HOTMESH_MAX_DELIVERIES'),
-        blockMs: worker.blockMs,
-      }, this.logger.child({ topic: worker.topic }));
-      this.consumers.push(consumer);
-      this.consumerTopics.set(consumer, worker.topic);
+      }, worker);
     }
     // Throttles persisted in Redis apply before the first read.
     await this.applyThrottles();
@@ -273,6 +251,30 @@ export class HotMesh {
     this.heartbeatTimer = setInterval(() => void this.beat(), this.quorum.heartbeatMs);
     this.heartbeatTimer.unref();
     this.logger.info('hotmesh started', { engine: engine !== false, workers: (this.config.workers ?? []).map((worker) => worker.topic) });
+  }
+
+  // Creates the consumer of the engine stream (topic undefined) or of one
+  // worker topic; a lost message fails its job on either.
+  private addConsumer(
+    topic: string | undefined,
+    handlers: Pick<StreamHandlers, 'handle' | 'deadLetter'>,
+    options: { concurrency?: number; reclaimIdleMs?: number; maxDeliveries?: number; blockMs?: number },
+  ): void {
+    const stream = topic === undefined ? this.keys.engineStream() : this.keys.workerStream(topic);
+    const consumer = new StreamConsumer(this.store, {
+      ...handlers,
+      lost: (streamId) => this.failLostMessage(stream, streamId),
+    }, {
+      stream,
+      group: topic === undefined ? ENGINE_GROUP : WORKER_GROUP,
+      consumer: this.guid,
+      concurrency: options.concurrency,
+      reclaimIdleMs: options.reclaimIdleMs ?? envNumber('HOTMESH_RECLAIM_IDLE_MS'),
+      maxDeliveries: options.maxDeliveries ?? envNumber('HOTMESH_MAX_DELIVERIES'),
+      blockMs: options.blockMs,
+    }, topic === undefined ? this.logger : this.logger.child({ topic }));
+    this.consumers.push(consumer);
+    this.consumerTopics.set(consumer, topic);
   }
 
   /**
@@ -856,11 +858,15 @@ export class HotMesh {
 
   /**
    * Sets a pause before every read, in ms, for the whole app, one worker
-   * topic, or one process; `pause` stops reading and `resume` removes the
-   * setting. Persisted, so processes that start later inherit it.
+   * topic, or one process. `pause` stops reading and `resume` removes the
+   * setting. The setting is stored in Redis, so processes that start later
+   * inherit it.
    */
   async throttle(setting: number | 'pause' | 'resume', scope: ThrottleScope = {}): Promise<void> {
-    const ms = setting === 'pause' ? PAUSED : setting === 'resume' ? 0 : setting;
+    let ms: number;
+    if (setting === 'pause') ms = PAUSED;
+    else if (setting === 'resume') ms = 0;
+    else ms = setting;
     if (!Number.isInteger(ms) || ms < PAUSED) throw new ConfigError(`throttle must be a whole number of ms ≥ 0, pause or resume; got ${String(setting)}`);
     await this.quorum.setThrottle(ms, scope);
     this.logger.info('throttle set', { throttleMs: ms, topic: scope.topic, target: scope.guid });
@@ -916,7 +922,8 @@ export class HotMesh {
 function parseRange(range: string): number {
   const match = /^(\d+)\s*(m|h|d)$/.exec(range.trim());
   if (!match) throw new ConfigError(`range must be minutes, hours or days such as 30m, 1h or 7d; got ${JSON.stringify(range)}`);
-  return Number(match[1]) * (match[2] === 'm' ? 1 : match[2] === 'h' ? 60 : 1440);
+  const minutesPerUnit: Record<string, number> = { m: 1, h: 60, d: 1440 };
+  return Number(match[1]) * minutesPerUnit[match[2]];
 }
 
 function envNumber(name: string): number | undefined {

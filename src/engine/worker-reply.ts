@@ -1,8 +1,8 @@
 import type { LegStatus } from './messages.ts';
 
 /**
- * A worker's explicit answer, for when plain data is not enough: another
- * code (a 202 keeps the activity open for a later answer), or an error
+ * A worker's explicit response, for when plain data is not enough: another
+ * code (a 202 keeps the activity open for a later response), or an error
  * response without throwing.
  */
 export class WorkerReply {
@@ -20,11 +20,16 @@ export class WorkerReply {
 /** Builds a WorkerReply; the status defaults from the code (2xx success, 202 pending, else error). */
 export function reply(options: { code?: number; status?: LegStatus; data?: unknown }): WorkerReply {
   const code = options.code ?? 200;
-  const status = options.status ?? (code === 202 ? 'pending' : code >= 200 && code < 300 ? 'success' : 'error');
+  let status = options.status;
+  if (status === undefined) {
+    if (code === 202) status = 'pending';
+    else if (code >= 200 && code < 300) status = 'success';
+    else status = 'error';
+  }
   return new WorkerReply(status, code, options.data ?? {});
 }
 
-/** What a worker callback receives besides its input. */
+/** Context a worker callback receives besides its input. */
 export interface WorkerContext {
   jobId: string;
   activityId: string;

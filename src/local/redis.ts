@@ -39,14 +39,14 @@ async function answersPing(url: string): Promise<boolean> {
 }
 
 /**
- * Returns HOTMESH_REDIS_URL when it answers, else starts `redis-server` on a
+ * Returns HOTMESH_REDIS_URL when it responds to PING, else starts `redis-server` on a
  * free 127.0.0.1 port with a temporary folder and AOF on. Fails with a clear
  * message when neither works.
  */
 export async function startLocalRedis(options: { appendOnly?: boolean } = {}): Promise<LocalRedis> {
   const configured = process.env.HOTMESH_REDIS_URL;
   if (configured) {
-    if (!(await answersPing(configured))) throw new Error(`HOTMESH_REDIS_URL=${configured} does not answer PING; start that Redis or unset the variable`);
+    if (!(await answersPing(configured))) throw new Error(`HOTMESH_REDIS_URL=${configured} does not respond to PING; start that Redis or unset the variable`);
     return { url: configured, started: false, stop: async () => undefined };
   }
   const port = await freePort();
@@ -67,7 +67,7 @@ export async function startLocalRedis(options: { appendOnly?: boolean } = {}): P
       if (await answersPing(url)) return;
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
-    throw new Error(`redis-server on port ${port} did not answer within 5 s`);
+    throw new Error(`redis-server on port ${port} did not respond to PING within 5 s`);
   })();
   await Promise.race([ready, failed]);
   return {

@@ -1,6 +1,6 @@
 // The contract between a controller and its reconcile function.
 
-/** What a reconcile asks of the work queue when it returns normally. */
+/** Result a reconcile returns to the work queue when it ends normally. */
 export interface ReconcileResult {
   /** Queue the key again after this many ms, e.g. to poll. Absent: only a new event queues it. */
   requeueAfterMs?: number;

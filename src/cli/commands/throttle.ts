@@ -34,8 +34,12 @@ export async function run(argv: string[]): Promise<number> {
       }
     }
     await client.throttle(value, { topic: values.topic, guid: values.process });
-    const target = values.topic ? `topic ${values.topic}` : values.process ? `process ${values.process}` : `app ${appId}`;
-    const described = value === 'pause' ? 'paused' : value === 'resume' ? 'resumed' : `throttled to ${value} ms per read`;
+    let target = `app ${appId}`;
+    if (values.topic) target = `topic ${values.topic}`;
+    else if (values.process) target = `process ${values.process}`;
+    let described = `throttled to ${value} ms per read`;
+    if (value === 'pause') described = 'paused';
+    else if (value === 'resume') described = 'resumed';
     process.stdout.write(`${target} ${described}\n`);
   } finally {
     await client.stop(0);

@@ -19,7 +19,7 @@ export const DEFAULT_EXPIRE_SECONDS = 60;
 
 const ACTIVITY_ID = /^[A-Za-z0-9_-]+$/;
 
-// Keys the graph language knows. An unknown key one or two edits away from
+// Keys of the graph language. An unknown key one or two edits away from
 // one of these is almost surely a typo (`transition:`, `inputs:`) and is
 // refused; other unknown keys are ignored, as HotMesh ignores them.
 const APP_KEYS = ['id', 'version', 'settings', 'graphs', 'title', 'description'];

@@ -1,11 +1,11 @@
 // The quorum of an app: every engine and worker process, found through
-// heartbeats in Redis rather than pub/sub answers, so a process that misses
+// heartbeats in Redis rather than pub/sub replies, so a process that misses
 // a message is neither lost from the roll call nor left on an old version.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'winston';
 import type { AppKeys } from '../store/keys.ts';
 
-/** What a process says about itself in the roll call. */
+/** Profile a process publishes about itself in the roll call. */
 export interface ProcessProfile {
   guid: string;
   host: string;
@@ -108,7 +108,7 @@ export class Quorum {
   }
 
   /**
-   * Persists a throttle and tells every process. `ms` 0 removes the setting
+   * Persists a throttle and publishes it to every process. `ms` 0 removes the setting
    * (resume); -1 pauses.
    */
   async setThrottle(ms: number, scope: ThrottleScope): Promise<void> {

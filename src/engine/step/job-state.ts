@@ -12,7 +12,7 @@ import {
 } from '../store/job-codec.ts';
 import type { StepPlan } from './plan.ts';
 
-/** What the job hash keeps of one activity at one dimension. */
+/** Record the job hash keeps of one activity at one dimension. */
 export interface ActivityRecord {
   /** output.data */
   o?: unknown;
@@ -125,7 +125,7 @@ export class JobState {
 /**
  * The dimension of activity `target` as seen from `current` at `dad`. Every
  * activity's dimension extends its parent's, so the target's record is found
- * at the longest prefix of `dad` that holds one: an ancestor on the path that
+ * at the longest prefix of `dad` that contains one: an ancestor on the path that
  * led here, or a sibling branch of the same iteration. A cycle's later
  * iterations have their own prefixes, so a reference reads the iteration the
  * current activity belongs to. Without a record, the prefix as deep as the

@@ -9,7 +9,7 @@ import { dimensionOf, JobState, withLastIndex, type ActivityRecord } from './job
 import { StepPlan } from './plan.ts';
 import { planStats } from '../stats.ts';
 
-/** What a step needs from its surroundings; the clock and ids are seams for tests. */
+/** Environment of a step. The clock is a seam for tests. */
 export interface StepEnvironment {
   app: CompiledApp;
   keys: AppKeys;
@@ -553,7 +553,7 @@ export class Step {
   }
 }
 
-/** Where a parked webhook hook waits: stored in the signals hash. */
+/** Address of a parked webhook hook, stored in the signals hash. */
 export interface HookRegistration {
   jid: string;
   aid: string;

@@ -52,7 +52,7 @@ export type MetricSample =
   }
   | { ok: false; error: string };
 
-/** What the autoscaler remembers between polls (kept in memory by the controller). */
+/** State the autoscaler keeps between polls, in the controller's memory. */
 export interface ScalingHistory {
   /** Recent recommendations, for the scale-down stabilization window. */
   recommendations: Array<{ at: number; replicas: number }>;
@@ -85,24 +85,24 @@ function clamp(value: number, scaling: Scaling): number {
   return Math.min(scaling.maxReplicas, Math.max(scaling.minReplicas, value));
 }
 
-/** Replicas the backlog asks for, before stabilization and limits. */
+/** Returns the replicas the backlog calls for, before stabilization and limits. */
 export function recommend(scaling: Scaling, total: number, throughputPerReplica: number | undefined): number {
   if (total <= scaling.activationThreshold) return 0;
-  let wanted: number;
+  let needed: number;
   if (scaling.metric === 'drainTime' && throughputPerReplica !== undefined && throughputPerReplica > 0) {
-    wanted = Math.ceil(total / (throughputPerReplica * scaling.drainSeconds));
+    needed = Math.ceil(total / (throughputPerReplica * scaling.drainSeconds));
   } else {
-    wanted = Math.ceil(total / scaling.targetPerReplica);
+    needed = Math.ceil(total / scaling.targetPerReplica);
   }
   // Any backlog above the threshold wakes at least one worker.
-  return Math.max(1, wanted);
+  return Math.max(1, needed);
 }
 
 /**
  * Decides the replicas for one poll. Scaling up goes straight to the
- * recommendation (or by `scaleUpLimit` per interval); scaling down takes the
- * highest recommendation of the last `scaleDownStabilizationSeconds`; scaling
- * to zero also waits `cooldownSeconds` after the backlog was last active.
+ * recommendation, or by `scaleUpLimit` per interval. Scaling down takes the
+ * highest recommendation of the last `scaleDownStabilizationSeconds`, and
+ * scaling to zero also waits `cooldownSeconds` after the backlog was last active.
  */
 export function decide(scaling: Scaling, current: number, sample: MetricSample, history: ScalingHistory, now: number): ScaleDecision {
   if (!sample.ok) {

@@ -1,4 +1,4 @@
-import { ApiException } from '@kubernetes/client-node';
+import { ApiException, type CoreV1Api } from '@kubernetes/client-node';
 
 /** Returns the HTTP status of a client-node error, or undefined for other errors. */
 export function httpStatus(error: unknown): number | undefined {
@@ -22,4 +22,16 @@ export function apiMessage(error: unknown): string {
     if (body && typeof body === 'object' && 'message' in body) return String((body as { message: unknown }).message);
   }
   return (error as Error).message ?? String(error);
+}
+
+/** Reads one key of a Secret, decoded; undefined when the Secret or the key is missing. */
+export async function readSecretKey(core: CoreV1Api, namespace: string, name: string, key: string): Promise<string | undefined> {
+  try {
+    const secret = await core.readNamespacedSecret({ namespace, name });
+    const value = secret.data?.[key];
+    return value === undefined ? secret.stringData?.[key] : Buffer.from(value, 'base64').toString('utf8');
+  } catch (error) {
+    if (httpStatus(error) === 404) return undefined;
+    throw error;
+  }
 }

@@ -6,7 +6,7 @@ import {
 import { API_VERSION, GROUP, HOTMESH_APP, VERSION, type HotMeshApp, type HotMeshAppStatus } from '../api/index.ts';
 import type { AppPlatform, EngineWorkload, WorkloadState } from '../app/platform.ts';
 import type { ObjectKey } from '../reconciler.ts';
-import { httpStatus } from './api-errors.ts';
+import { httpStatus, readSecretKey } from './api-errors.ts';
 import type { EventRecorder } from './event-recorder.ts';
 
 /** Field manager of every write the operator makes. */
@@ -104,14 +104,7 @@ export class KubeAppPlatform implements AppPlatform {
   }
 
   async readSecretKey(namespace: string, name: string, key: string): Promise<string | undefined> {
-    try {
-      const secret = await this.options.core.readNamespacedSecret({ namespace, name });
-      const value = secret.data?.[key];
-      return value === undefined ? secret.stringData?.[key] : Buffer.from(value, 'base64').toString('utf8');
-    } catch (error) {
-      if (httpStatus(error) === 404) return undefined;
-      throw error;
-    }
+    return readSecretKey(this.options.core, namespace, name, key);
   }
 
   async applyEngine(app: HotMeshApp, workload: EngineWorkload): Promise<WorkloadState> {

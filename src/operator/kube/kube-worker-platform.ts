@@ -9,7 +9,7 @@ import { API_VERSION, GROUP, HOTMESH_APP, HOTMESH_WORKER, VERSION, type HotMeshA
 import type { WorkloadEnv } from '../app/platform.ts';
 import type { ObjectKey } from '../reconciler.ts';
 import { InvalidWorkloadError, type WorkerPlatform, type WorkerWorkload, type WorkerWorkloadState } from '../worker/platform.ts';
-import { apiMessage, httpStatus } from './api-errors.ts';
+import { apiMessage, httpStatus, readSecretKey } from './api-errors.ts';
 import type { EventRecorder } from './event-recorder.ts';
 import { FIELD_MANAGER, MANAGED_BY_LABEL } from './kube-app-platform.ts';
 
@@ -55,14 +55,7 @@ export class KubeWorkerPlatform implements WorkerPlatform {
   }
 
   async readSecretKey(namespace: string, name: string, key: string): Promise<string | undefined> {
-    try {
-      const secret = await this.options.core.readNamespacedSecret({ namespace, name });
-      const value = secret.data?.[key];
-      return value === undefined ? secret.stringData?.[key] : Buffer.from(value, 'base64').toString('utf8');
-    } catch (error) {
-      if (httpStatus(error) === 404) return undefined;
-      throw error;
-    }
+    return readSecretKey(this.options.core, namespace, name, key);
   }
 
   // A merge patch of /status without a resourceVersion, as for HotMeshApp.

@@ -13,7 +13,7 @@ export interface ListResult {
   resourceVersion: string;
 }
 
-/** How a watch ended or was restarted, for metrics and logs. */
+/** Reason a watch ended or was restarted, for metrics and logs. */
 export type WatchRestartReason = 'closed' | 'error' | 'expired' | 'stalled' | 'relist';
 
 /** Hooks for the watch metrics. */
@@ -43,7 +43,7 @@ export interface ResourceWatcherOptions {
   relistIntervalMs?: number;
   /** Delay between reconnects after errors. @default { baseMs: 1000, maxMs: 30000, jitter: 0.2 } */
   backoff?: BackoffOptions;
-  /** Least time between two watch requests, ms, so restarts cannot storm the apiserver. @default 1000 */
+  /** Minimum time between two watch requests, ms, so restarts cannot storm the apiserver. @default 1000 */
   minRestartIntervalMs?: number;
 }
 

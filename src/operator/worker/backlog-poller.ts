@@ -35,7 +35,7 @@ export interface BacklogPollerOptions {
   /** Called after every poll with the worker's key, so its reconcile applies the result. */
   onPolled: (key: string) => void;
   now?: () => number;
-  /** Longest wait for one poll's Redis replies, ms; never above half the polling interval. @default 2000 */
+  /** Maximum wait for one poll's Redis replies, ms; never above half the polling interval. @default 2000 */
   pollTimeoutMs?: number;
 }
 

@@ -8,7 +8,7 @@ import type { WorkerWorkload } from './platform.ts';
 
 /** Pod grace period when the template sets none, seconds; the Kubernetes default. */
 export const DEFAULT_GRACE_SECONDS = 30;
-/** Longest part of the grace period kept back from the drain for the process to exit, ms. */
+/** Maximum part of the grace period kept back from the drain for the process to exit, ms. */
 const MAX_EXIT_MARGIN_MS = 5000;
 
 /** Name of a worker's Deployment. The suffix keeps it apart from `<app>-engine`. */
