@@ -24,7 +24,7 @@ import { StreamConsumer, type StreamHandlers, type StreamMessage } from './route
 import { JobState } from './step/job-state.ts';
 import { COMMIT, StepPlan } from './step/plan.ts';
 import { hookKey, newId, Step, type HookRegistration, type StepEnvironment } from './step/step.ts';
-import { decodeJobOutput, pairsToRecord, STATUS_FIELD, type JobOutput } from './store/job-codec.ts';
+import { CHANGE_FIELD, decodeJobOutput, pairsToRecord, STATUS_FIELD, type JobOutput } from './store/job-codec.ts';
 import { AppKeys, DEFAULT_KEY_PREFIX, ENGINE_GROUP, isValidAppId, WORKER_GROUP } from './store/keys.ts';
 import { defineScripts, type ScriptCommands } from './store/scripts.ts';
 import { VersionCache } from './version-cache.ts';
@@ -576,13 +576,18 @@ export class HotMesh {
   /**
    * Loads a job, lets `apply` plan one step on it, and commits. A conflict
    * (another step changed the job meanwhile) reads the job again and replans.
+   * `carried` is the job's state as a work message brought it: the first try
+   * plans from it without a read, on the condition that no other step has
+   * committed since.
    */
-  private async runStep(jobId: string, ack: StepPlan['ack'], messageId: string, apply: (step: Step) => void): Promise<number> {
+  private async runStep(jobId: string, ack: StepPlan['ack'], messageId: string, apply: (step: Step) => void, carried?: string[]): Promise<number> {
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
-      const fields = await this.store.hgetall(this.keys.job(jobId));
+      const fromCarried = attempt === 0 && carried !== undefined;
+      const fields = fromCarried ? pairsToRecord(carried) : await this.store.hgetall(this.keys.job(jobId));
       const plan = new StepPlan(this.keys, jobId);
       plan.ack = ack;
       plan.messageId = messageId;
+      if (fromCarried) plan.checks.push([CHANGE_FIELD, fields[CHANGE_FIELD] ?? '']);
       if (fields[STATUS_FIELD] === undefined) {
         const [code] = await this.commit(plan);
         this.logger.debug('message for a job that no longer exists; dropped', { jobId, messageId });
@@ -738,9 +743,10 @@ export class HotMesh {
       t: 'response', jid: message.jid, aid: message.aid, dad: message.dad, n: message.n,
       st: outcome.status, c: outcome.code, d: outcome.data, mid: `${worker.topic}:${streamMessage.id}`,
     };
-    // The worker runs leg 2 itself: one read and one script, no engine hop.
+    // The worker runs leg 2 itself: one script, planned from the state the
+    // message carries (a read only when that state is missing or overtaken).
     const ack = { stream: this.keys.workerStream(worker.topic), group: WORKER_GROUP, id: streamMessage.id };
-    await this.runStep(message.jid, ack, response.mid, (step) => step.apply(response));
+    await this.runStep(message.jid, ack, response.mid, (step) => step.apply(response), Array.isArray(message.js) ? message.js : undefined);
   }
 
   private async deadLetterEngineMessage(streamMessage: StreamMessage): Promise<void> {

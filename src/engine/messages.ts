@@ -22,6 +22,11 @@ export interface WorkMessage extends ActivityAddress {
   n: number;
   /** mapped input */
   d: Record<string, unknown>;
+  /**
+   * The job's whole hash as `[field, value, …]` when the step that sent this
+   * message committed, added by the script unless the job is large.
+   */
+  js?: string[];
 }
 
 /** Messages on the engine stream. `mid` makes each one applicable once. */

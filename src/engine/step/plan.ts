@@ -4,11 +4,18 @@ import type { AppKeys } from '../store/keys.ts';
 interface PlannedMessage {
   key: string;
   payload: string;
-  /** Adds the job's snapshot to the payload when the script runs. */
-  withSnapshot?: boolean;
+  /**
+   * What the script adds to the payload: `public`, the job's status, metadata
+   * and data as field `s` (a child's result for its parent); `state`, the
+   * job's whole hash as field `js` (a work message, so the worker plans leg 2
+   * without reading the job again).
+   */
+  snapshot?: 'public' | 'state';
   /** The job the message belongs to, recorded while it is in flight. */
   jobId?: string;
 }
+
+const SNAPSHOT_CODES = { none: 0, public: 1, state: 2 } as const;
 
 /**
  * Everything one step decided, gathered before a single `commit-step` call.
@@ -51,9 +58,9 @@ export class StepPlan {
     this.deleted.delete(field);
   }
 
-  xadd(key: string, message: unknown, withSnapshot = false): void {
+  xadd(key: string, message: unknown, snapshot?: PlannedMessage['snapshot']): void {
     const jobId = (message as { jid?: unknown }).jid;
-    this.messages.push({ key, payload: JSON.stringify(message), withSnapshot, jobId: typeof jobId === 'string' ? jobId : undefined });
+    this.messages.push({ key, payload: JSON.stringify(message), snapshot, jobId: typeof jobId === 'string' ? jobId : undefined });
   }
 
   addTimer(delayMs: number, message: unknown): void {
@@ -72,7 +79,7 @@ export class StepPlan {
       return position + 1;
     };
     const encodeMessages = (list: PlannedMessage[]): unknown[] =>
-      list.map((message) => [index(message.key), message.payload, message.withSnapshot ? 1 : 0, message.jobId ?? '']);
+      list.map((message) => [index(message.key), message.payload, SNAPSHOT_CODES[message.snapshot ?? 'none'], message.jobId ?? '']);
 
     const plan: Record<string, unknown> = { j: this.jobId };
     if (this.create) plan.c = { v: this.create.version, a: this.create.requireActive };

@@ -263,7 +263,7 @@ export class Step {
     const input = this.evaluateMaps(activity.inputMaps, activity, dad);
     const topic = String(evaluate(activity.topic!, this.scope(activity, dad)));
     const message: WorkMessage = { jid: this.job.jobId, aid: activity.id, dad, tpc: topic, n: attempt, d: input };
-    this.plan.xadd(this.env.keys.workerStream(topic), message);
+    this.plan.xadd(this.env.keys.workerStream(topic), message, 'state');
     this.job.setLegState(activity.id, dad, `w${attempt}`);
   }
 
@@ -537,7 +537,7 @@ export class Step {
         t: 'result', jid: meta.pj, aid: String(meta.pa), dad: String(meta.pd), child: this.job.jobId, st: status, c: code,
         mid: `${kind}:${this.job.jobId}:${kind === 'done' ? '' : newId()}`,
       };
-      return [{ key: keys.engineStream(), payload: JSON.stringify(message), withSnapshot: true, jobId: meta.pj as string }];
+      return [{ key: keys.engineStream(), payload: JSON.stringify(message), snapshot: 'public' as const, jobId: meta.pj as string }];
     };
 
     const error = meta.err as Record<string, unknown> | undefined;

@@ -7,6 +7,8 @@
 //   r/<aid><dad>    how many times its leg 2 was entered (re-entries open new dimensions)
 //   @<messageId>    a message already applied, so a redelivery is a no-op
 //   !done           set once when the job completes
+//   #               how many steps committed; a step planned from a carried
+//                   state checks it so it cannot overwrite a newer step
 
 /** Job output as users see it: `getState` and `hotmesh job`. */
 export interface JobOutput {
@@ -42,6 +44,7 @@ export interface JobMetadata {
 }
 
 export const STATUS_FIELD = ':';
+export const CHANGE_FIELD = '#';
 
 export function metadataField(name: string): string { return `m/${name}`; }
 export function activityField(aid: string, dad: string): string { return `a/${aid}${dad}`; }

@@ -22,9 +22,10 @@
     h  fields to set: { field, value, field, value, … }
     d  fields to delete
     s  status delta added to field ':'
-    x  messages: { { keyIndex, payload, withSnapshot, jobId }, … }: XADD * m
-       payload; withSnapshot 1 adds the job's snapshot as field s; jobId
-       (optional) is recorded in the in-flight hash
+    x  messages: { { keyIndex, payload, snapshot, jobId }, … }: XADD * m
+       payload; snapshot 1 adds the job's public fields as field s, 2 adds
+       the job's whole hash as field js when it is at most STATE_LIMIT bytes;
+       jobId (optional) is recorded in the in-flight hash
     z  timers: { { keyIndex, delayMs, member }, … }: ZADD at Redis time + delay
     hs fields of other hashes to set: { { keyIndex, field, value }, … }
     hd fields of other hashes to delete: { { keyIndex, field }, … }
@@ -44,6 +45,10 @@
          v = version whose live count drops, g = signals hash index: hook
          registrations recorded in the job as g/<field> are removed }
        Channels get the job's snapshot as the message.
+
+  Every committed step increments field '#' of the job, so a step planned
+  from a carried state (field js of a work message) checks with o that no
+  other step committed since.
 
   Returns { code, status, extra }:
     0  committed; status is the new value of ':'
@@ -88,6 +93,20 @@ local function snapshot()
   return fields
 end
 
+-- The job's whole hash as JSON, or false when it is larger than
+-- STATE_LIMIT: then the message goes without it and the worker reads the job.
+-- The limit bounds what a backlog of work messages adds to Redis memory.
+local STATE_LIMIT = 16384
+local stateJson = nil
+local function state()
+  if stateJson ~= nil then return stateJson end
+  local all = redis.call('HGETALL', job)
+  local size = 0
+  for i = 1, #all do size = size + #all[i] end
+  if size > STATE_LIMIT then stateJson = false else stateJson = cjson.encode(all) end
+  return stateJson
+end
+
 local function xadd(list)
   if not list then return end
   for _, entry in ipairs(list) do
@@ -96,6 +115,10 @@ local function xadd(list)
       local message = cjson.decode(payload)
       message['s'] = snapshot()
       payload = cjson.encode(message)
+    elseif entry[3] == 2 then
+      -- The payload is a JSON object: the state goes in before its last brace.
+      local carried = state()
+      if carried then payload = string.sub(payload, 1, -2) .. ',"js":' .. carried .. '}' end
     end
     local id = redis.call('XADD', KEYS[entry[1]], '*', 'm', payload)
     if entry[4] and entry[4] ~= '' then redis.call('HSET', inflight, KEYS[entry[1]] .. '|' .. id, entry[4]) end
@@ -177,6 +200,7 @@ local d = plan['d']
 if d and #d > 0 then redis.call('HDEL', job, unpack(d)) end
 
 local status = redis.call('HINCRBY', job, ':', plan['s'] or 0)
+redis.call('HINCRBY', job, '#', 1)
 
 xadd(plan['x'])
 
