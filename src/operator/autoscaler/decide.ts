@@ -81,6 +81,18 @@ export function emptyHistory(): ScalingHistory {
   return { recommendations: [], failures: 0 };
 }
 
+/**
+ * Returns the history of a worker the poller starts on, as after an operator
+ * restart, which loses the history kept in memory. The replicas running now
+ * count as a recommendation made now and the backlog as active now, so the
+ * first scale-down waits a whole stabilization window and scaling to zero a
+ * whole cooldown, instead of acting on a single poll.
+ */
+export function startingHistory(current: number, now: number): ScalingHistory {
+  if (current <= 0) return emptyHistory();
+  return { recommendations: [{ at: now, replicas: current }], lastActiveAt: now, failures: 0 };
+}
+
 function clamp(value: number, scaling: Scaling): number {
   return Math.min(scaling.maxReplicas, Math.max(scaling.minReplicas, value));
 }

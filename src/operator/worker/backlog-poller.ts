@@ -6,7 +6,7 @@
 import type { Logger } from 'winston';
 import type { AppKeys } from '../../engine/store/keys.ts';
 import type { RedisPool } from '../app/redis-pool.ts';
-import { decide, emptyHistory, type MetricSample, type ScaleDecision, type Scaling, type ScalingHistory } from '../autoscaler/decide.ts';
+import { decide, startingHistory, type MetricSample, type ScaleDecision, type Scaling, type ScalingHistory } from '../autoscaler/decide.ts';
 import { emptyThroughput, readBacklog, type ThroughputState } from '../autoscaler/metrics.ts';
 
 /** What one worker's poller reads and how it decides. */
@@ -79,7 +79,7 @@ export class BacklogPoller {
     if (previous) clearTimeout(previous.timer);
     const state: PollerState = {
       target,
-      history: previous && sameSource ? previous.history : emptyHistory(),
+      history: previous && sameSource ? previous.history : startingHistory(previous?.current ?? current, this.now()),
       throughput: previous && sameSource ? previous.throughput : emptyThroughput(),
       current: previous?.current ?? current,
       ready: previous?.ready ?? ready,

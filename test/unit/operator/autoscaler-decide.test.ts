@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { decide, emptyHistory, recommend, resolveScaling, type MetricSample, type ScalingHistory } from '../../../src/operator/autoscaler/decide.ts';
+import { decide, emptyHistory, recommend, resolveScaling, startingHistory, type MetricSample, type ScalingHistory } from '../../../src/operator/autoscaler/decide.ts';
 
 const SECOND = 1000;
 const base = resolveScaling({ maxReplicas: 10, minReplicas: 0, targetPerReplica: 100, scaleDownStabilizationSeconds: 60, cooldownSeconds: 30, pollingIntervalSeconds: 5 } as never);
@@ -55,6 +55,46 @@ describe('autoscaler decide', () => {
     const scaling = { ...base, scaleDownStabilizationSeconds: 0, cooldownSeconds: 30 };
     const replicas = run([300, 0, 0, 0, 0, 0, 0, 0], 5 * SECOND, 0, scaling);
     expect(replicas).to.deep.equal([3, 1, 1, 1, 1, 1, 0, 0]);
+  });
+
+  it('waits a window and a cooldown after a restart', () => {
+    // The operator restarts with 4 replicas running and no backlog left.
+    let history = startingHistory(4, 0);
+    let replicas = 4;
+    const reasons: string[] = [];
+    const seen: number[] = [];
+    for (let at = 5 * SECOND; at <= 95 * SECOND; at += 5 * SECOND) {
+      const decision = decide(base, replicas, sample(0), history, at);
+      history = decision.history;
+      replicas = decision.replicas;
+      reasons.push(decision.reason);
+      seen.push(replicas);
+    }
+    // The 60 s window holds 4 until its seed expires at 60 s; then the 30 s
+    // cooldown, counted from the restart, has passed too.
+    expect(seen.slice(0, 11)).to.deep.equal(Array(11).fill(4));
+    expect(reasons[0]).to.equal('StabilizationWindow');
+    expect(seen[11]).to.equal(0);
+    expect(reasons[11]).to.equal('ScaleToZero');
+  });
+
+  it('keeps one replica for the cooldown after a restart', () => {
+    const scaling = { ...base, scaleDownStabilizationSeconds: 10, cooldownSeconds: 40 };
+    let history = startingHistory(3, 0);
+    let replicas = 3;
+    const seen: number[] = [];
+    for (let at = 5 * SECOND; at <= 45 * SECOND; at += 5 * SECOND) {
+      const decision = decide(scaling, replicas, sample(0), history, at);
+      history = decision.history;
+      replicas = decision.replicas;
+      seen.push(replicas);
+    }
+    expect(seen).to.deep.equal([3, 1, 1, 1, 1, 1, 1, 0, 0]);
+  });
+
+  it('starts empty when no replica runs', () => {
+    expect(startingHistory(0, 1000)).to.deep.equal(emptyHistory());
+    expect(decide(base, 0, sample(1), startingHistory(0, 1000), 1000).replicas).to.equal(1);
   });
 
   it('does not oscillate faster than the window', () => {
