@@ -38,6 +38,17 @@ const runner = mocha.run((failures) => {
   console.log(`\ntests: ${passed} passed, ${failures} failed, ${skipped} skipped`);
   console.log(`suites run from: ${tiers.map((tier) => relative(process.cwd(), join(root, tier))).join(', ')}`);
   process.exitCode = failures > 0 ? 1 : 0;
+  // HOTMESH_TEST_HANDLES=1 lists what would keep the process alive, to find
+  // a suite that leaves a connection, server or timer open.
+  if (process.env.HOTMESH_TEST_HANDLES === '1') {
+    setTimeout(() => {
+      const handles = (process as unknown as { _getActiveHandles(): Array<{ constructor: { name: string }; _idleTimeout?: number; _onTimeout?: { toString(): string } }> })._getActiveHandles();
+      for (const handle of handles) {
+        const detail = handle._onTimeout ? ` every ${handle._idleTimeout} ms: ${handle._onTimeout.toString().slice(0, 120).replace(/\s+/g, ' ')}` : '';
+        console.log(`still open after the run: ${handle.constructor.name}${detail}`);
+      }
+    }, 400);
+  }
   // Like mocha's --exit: a connection or timer left open by a suite must not
   // keep the run alive after every root hook has cleaned up.
   setTimeout(() => process.exit(failures > 0 ? 1 : 0), 500);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { Redis } from 'ioredis';
 import { AppHarness } from '../../support/app-harness.ts';
+import { CommandMonitor } from '../../support/command-monitor.ts';
 
 // A work message carries the job's hash as its sending step left it, so the
 // worker plans leg 2 without reading the job. These tests watch the commands
@@ -53,15 +53,15 @@ app:
 
 const BIG = 'x'.repeat(40_000);
 
-/** Records the commands that clients send, excluding those run by scripts. */
+/** Starts recording the commands that clients send; the test reads `commands`. */
 async function watchCommands(url: string): Promise<{ commands: string[][]; stop: () => void }> {
-  const client = new Redis(url);
-  const monitor = await client.monitor();
-  const commands: string[][] = [];
-  monitor.on('monitor', (_time: string, args: string[], source: string) => {
-    if (!source.includes('lua')) commands.push(args.map(String));
-  });
-  return { commands, stop: () => { monitor.disconnect(); client.disconnect(); } };
+  const monitor = await CommandMonitor.start(url);
+  return {
+    get commands() {
+      return monitor.commands.filter((command) => !command.fromScript).map((command) => command.args);
+    },
+    stop: () => monitor.stop(),
+  };
 }
 
 function reads(commands: string[][], jobId: string): number {
