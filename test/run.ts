@@ -42,10 +42,13 @@ const runner = mocha.run((failures) => {
   // a suite that leaves a connection, server or timer open.
   if (process.env.HOTMESH_TEST_HANDLES === '1') {
     setTimeout(() => {
-      const handles = (process as unknown as { _getActiveHandles(): Array<{ constructor: { name: string }; _idleTimeout?: number; _onTimeout?: { toString(): string } }> })._getActiveHandles();
+      type Handle = { constructor: { name: string }; remoteAddress?: string; remotePort?: number; fd?: number; _handle?: { fd?: number }; address?: () => unknown; pid?: number };
+      const handles = (process as unknown as { _getActiveHandles(): Handle[] })._getActiveHandles();
       for (const handle of handles) {
-        const detail = handle._onTimeout ? ` every ${handle._idleTimeout} ms: ${handle._onTimeout.toString().slice(0, 120).replace(/\s+/g, ' ')}` : '';
-        console.log(`still open after the run: ${handle.constructor.name}${detail}`);
+        const fd = handle.fd ?? handle._handle?.fd;
+        if (fd === 1 || fd === 2) continue;
+        const where = handle.remoteAddress ? ` to ${handle.remoteAddress}:${handle.remotePort}` : handle.pid ? ` pid ${handle.pid}` : handle.address ? ` at ${JSON.stringify(handle.address())}` : '';
+        console.log(`still open after the run: ${handle.constructor.name}${where}`);
       }
     }, 400);
   }
