@@ -62,6 +62,8 @@ export interface OperatorOptions {
   beforeFinalizerWrite?: (app: HotMeshApp) => Promise<void>;
   /** Delay before a worker looks again for its missing app or Secret, ms. @default 30000 */
   workerMissingReferenceRetryMs?: number;
+  /** How often each converged HotMeshApp is reconciled again to repair drift in Redis, ms. @default 300000 */
+  appResyncMs?: number;
 }
 
 /** A watch with no success for this long fails /healthz, ms. */
@@ -107,7 +109,7 @@ export class Operator {
       engineImage: options.engineImage,
       beforeFinalizerWrite: options.beforeFinalizerWrite,
     });
-    const reconciler = new AppReconciler({ platform, redis: this.redis, logger: this.log.child({ controller: APP_CONTROLLER }), cleanup: options.cleanup });
+    const reconciler = new AppReconciler({ platform, redis: this.redis, logger: this.log.child({ controller: APP_CONTROLLER }), cleanup: options.cleanup, resyncMs: options.appResyncMs });
     this.appController = new Controller({ name: APP_CONTROLLER, reconciler, logger: this.log, metrics: this.metrics });
 
     const workerPlatform = new KubeWorkerPlatform({

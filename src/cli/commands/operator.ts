@@ -23,7 +23,8 @@ export const usage = `usage: hotmesh operator [options]
   --engine-image IMAGE        image of the app engine pods (default HOTMESH_ENGINE_IMAGE, else hotmesh-operator:latest)
   --watch-timeout S           server-side watch timeout, spread by ±50% (default 300)
   --watch-idle-timeout S      reconnect a watch silent for this long (default 90)
-  --relist-interval S         full list of each watched resource this often (default 600)`;
+  --relist-interval S         full list of each watched resource this often (default 600)
+  --resync-period S           reconcile each Ready app this often, to repair Redis drift (default 300)`;
 
 function seconds(text: string | undefined, flag: string, fallback: number): number {
   if (text === undefined) return fallback * 1000;
@@ -68,6 +69,7 @@ export async function run(argv: string[]): Promise<number> {
       'watch-timeout': { type: 'string' },
       'watch-idle-timeout': { type: 'string' },
       'relist-interval': { type: 'string' },
+      'resync-period': { type: 'string' },
     },
   });
   if (values.help) {
@@ -107,6 +109,7 @@ export async function run(argv: string[]): Promise<number> {
         retryPeriodMs: seconds(values['retry-period'], '--retry-period', 2),
       }
       : undefined,
+    appResyncMs: seconds(values['resync-period'], '--resync-period', 300),
     watch: {
       timeoutSeconds: seconds(values['watch-timeout'], '--watch-timeout', 300) / 1000,
       idleTimeoutMs: seconds(values['watch-idle-timeout'], '--watch-idle-timeout', 90),

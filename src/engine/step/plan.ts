@@ -78,8 +78,12 @@ export class StepPlan {
       }
       return position + 1;
     };
+    // Of several work messages of one step, such as a fan-out, all but the
+    // first would find their state overtaken, so none carries it.
+    const carrying = this.messages.filter((message) => message.snapshot === 'state').length;
+    const code = (message: PlannedMessage): number => (message.snapshot === 'state' && carrying > 1 ? 0 : SNAPSHOT_CODES[message.snapshot ?? 'none']);
     const encodeMessages = (list: PlannedMessage[]): unknown[] =>
-      list.map((message) => [index(message.key), message.payload, SNAPSHOT_CODES[message.snapshot ?? 'none'], message.jobId ?? '']);
+      list.map((message) => [index(message.key), message.payload, code(message), message.jobId ?? '']);
 
     const plan: Record<string, unknown> = { j: this.jobId };
     if (this.create) plan.c = { v: this.create.version, a: this.create.requireActive };

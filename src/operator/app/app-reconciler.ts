@@ -30,6 +30,12 @@ export interface AppReconcilerOptions {
   configMapPollMs?: number;
   /** Delay before retrying a missing ConfigMap or Secret, ms. @default 30000 */
   missingReferenceRetryMs?: number;
+  /**
+   * How often a converged app is reconciled again, ms, so drift in Redis is
+   * repaired: a version lost with Redis' data is deployed again, and a
+   * version activated outside the HotMeshApp is switched back. @default 300000
+   */
+  resyncMs?: number;
 }
 
 /** Progress of the steps of one reconcile. */
@@ -98,7 +104,7 @@ export class AppReconciler implements Reconciler {
       const store = await this.connect(app, url);
       const stored = await store.read();
       const deployedSource = await this.compileAndDeploy(app, text, store, stored, log);
-      const activated = await this.activate(app, store, log);
+      const activated = await this.activate(app, store, log, deployedSource.redeployed);
       const engine = await this.platform.applyEngine(app, this.engineWorkload(app));
       await this.pruneVersions(app, store, log);
       return {
@@ -106,7 +112,7 @@ export class AppReconciler implements Reconciler {
         engine,
         stored: await store.read(),
         deployedSource,
-        requeueAfterMs: app.spec.manifestFrom ? this.options.configMapPollMs ?? 60_000 : undefined,
+        requeueAfterMs: this.resyncAfterMs(app),
       };
     } catch (error) {
       if (error instanceof StepStop) return error.progress;
@@ -129,6 +135,13 @@ export class AppReconciler implements Reconciler {
     const ref = app.spec.redis.urlFrom?.secretKeyRef;
     if (!ref) return undefined;
     return await this.platform.readSecretKey(app.metadata.namespace ?? '', ref.name, ref.key);
+  }
+
+  // A ConfigMap is not watched, so its content is read again at the shorter
+  // of the two intervals.
+  private resyncAfterMs(app: HotMeshApp): number {
+    const resync = this.options.resyncMs ?? 300_000;
+    return app.spec.manifestFrom ? Math.min(resync, this.options.configMapPollMs ?? 60_000) : resync;
   }
 
   private get missingRetryMs(): number {
@@ -164,14 +177,20 @@ export class AppReconciler implements Reconciler {
    * Compiles and deploys spec.version. A version already deployed from the
    * same manifest text is not compiled again, which makes a rollback cheap.
    */
-  private async compileAndDeploy(app: HotMeshApp, text: string, store: AppStore, stored: StoredApp, log: Logger): Promise<{ version: string; sourceDigest: string }> {
+  private async compileAndDeploy(app: HotMeshApp, text: string, store: AppStore, stored: StoredApp, log: Logger): Promise<{ version: string; sourceDigest: string; redeployed: boolean }> {
     const sourceDigest = `sha256:${createHash('sha256').update(text).digest('hex')}`;
     const version = app.spec.version;
     const deployed = stored.versions.find((entry) => entry.version === version);
     const recorded = app.status?.versions?.find((entry) => entry.version === version);
     if (deployed && recorded?.sourceDigest === sourceDigest && recorded.digest === deployed.digest) {
       log.debug('version deployed from the same manifest text; not compiling again', { version });
-      return { version, sourceDigest };
+      return { version, sourceDigest, redeployed: false };
+    }
+    const redeployed = !deployed && recorded !== undefined;
+    if (redeployed) {
+      const message = `version ${version} was deployed but is missing from Redis (its data was lost or deleted); deploying it again`;
+      log.warn('deployed version missing from Redis; deploying it again', { version });
+      await this.platform.emitEvent(app, 'Warning', REASON.redisDrift, 'Deploy', message);
     }
     const compiled = this.compile(app, text);
     try {
@@ -180,7 +199,7 @@ export class AppReconciler implements Reconciler {
         log.info('version deployed', { version, digest: result.digest });
         await this.platform.emitEvent(app, 'Normal', REASON.deployed, 'Deploy', `version ${version} deployed to Redis (${result.digest})`);
       }
-      return { version, sourceDigest };
+      return { version, sourceDigest, redeployed };
     } catch (error) {
       if (!(error instanceof VersionConflictError)) throw this.transient(error);
       const message = `version ${version} is already deployed with other content (deployed ${error.deployedDigest}, spec ${error.digest}); versions are immutable, so give the change a new version`;
@@ -213,7 +232,8 @@ export class AppReconciler implements Reconciler {
     });
   }
 
-  private async activate(app: HotMeshApp, store: AppStore, log: Logger): Promise<Pick<AppOutcome, 'ready' | 'reason' | 'message' | 'activated'>> {
+  /** Activates the requested version; `redeployed` says a drift event was already recorded for this repair. */
+  private async activate(app: HotMeshApp, store: AppStore, log: Logger, redeployed: boolean): Promise<Pick<AppOutcome, 'ready' | 'reason' | 'message' | 'activated'>> {
     const target = app.spec.activation === 'Manual' ? app.spec.activeVersion : app.spec.version;
     if (target === undefined) {
       const message = `version ${app.spec.version} is deployed; set spec.activeVersion to activate a version`;
@@ -221,6 +241,12 @@ export class AppReconciler implements Reconciler {
     }
     const { active } = await store.read();
     if (active !== target) {
+      if (app.status?.activeVersion === target && !redeployed) {
+        const found = active === undefined ? 'no version was active' : `version ${active} was active`;
+        const message = `${found} in Redis instead of ${target}, which this HotMeshApp requests (changed outside it, or Redis lost its data); activating ${target} again`;
+        log.warn('active version drifted in Redis; activating the requested one again', { version: target, found: active });
+        await this.platform.emitEvent(app, 'Warning', REASON.redisDrift, 'Activate', message);
+      }
       try {
         const { previous } = await store.activate(target, this.now());
         log.info('version activated', { version: target, previous });

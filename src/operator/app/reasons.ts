@@ -33,6 +33,8 @@ export const REASON = {
   cleanupSkipped: 'CleanupSkipped',
   cleanedUp: 'CleanedUp',
   versionPruned: 'VersionPruned',
+  /** Redis no longer matched what the operator had applied; the operator applied it again. */
+  redisDrift: 'RedisDrift',
 } as const;
 
 /** Reasons after which only a spec change helps; Ready=False with one of them is Degraded in Argo CD. */

@@ -226,6 +226,41 @@ describe('operator: HotMeshApp lifecycle', function () {
     await waitForActive('orders', '1');
   });
 
+  it('resync repairs a wiped Redis and a manual activation', async function () {
+    await operator!.stop();
+    operator = await startOperator(cluster.plane.kubeConfig(), namespace, { appResyncMs: 1000 });
+    await apply('orders', spec('1', manifest(appId, '1')));
+    await waitForActive('orders', '1');
+
+    const connection = redis.client();
+    try {
+      const keys = await connection.keys(`hmsh:{${appId}}:*`);
+      expect(keys.length).to.be.greaterThan(0);
+      await connection.del(...keys);
+      await waitUntil('version 1 is deployed and active again', async () => {
+        const hash = await appHash();
+        return hash.active === '1' && hash.compiled !== '';
+      }, 15_000);
+
+      // Someone activates another version by hand; the operator switches back.
+      const hotMesh = await startWorker(false);
+      await hotMesh.deploy(manifest(appId, '2', V2_EXTRA));
+      await hotMesh.activate('2');
+      expect((await appHash()).active).to.equal('2');
+      await waitUntil('version 1 is active again', async () => (await appHash()).active === '1', 15_000);
+      const output = await hotMesh.pubsub('order.placed', { id: 'after-drift' }, { timeout: 20_000 });
+      expect(output.metadata.vrs).to.equal('1');
+      expect(output.data.receipt).to.equal('r-after-drift');
+    } finally {
+      connection.disconnect();
+    }
+    const events = await kubectl(cluster.plane, ['get', 'events', '-n', namespace, '-o', 'json']);
+    const drift = JSON.parse(events.stdout).items.filter((event: { reason: string }) => event.reason === 'RedisDrift');
+    const notes = drift.map((event: { note?: string; message?: string }) => event.note ?? event.message ?? '');
+    expect(notes.some((note: string) => note.includes('version 1 was deployed but is missing from Redis'))).to.equal(true);
+    expect(notes.some((note: string) => note.includes('version 2 was active in Redis instead of 1'))).to.equal(true);
+  });
+
   it('jobs keep running with the operator stopped', async function () {
     await apply('orders', spec('1', manifest(appId, '1'), { engine: { replicas: 1 } }));
     await waitForActive('orders', '1');

@@ -29,8 +29,9 @@ app:
         a: [{ to: b }]
 `;
 
-// Two branches at once. The slow one maps the fast one's output into the job,
-// so it must see the fast branch's commit, which came after its work message.
+// A worker beside a one-second sleep. The worker returns after the sleep's
+// wake-up has committed, which makes its carried state overtaken, and maps
+// the time of the wake-up, so it must read the job again to see it.
 const BRANCHES = `
 app:
   id: branches
@@ -39,16 +40,32 @@ app:
     - subscribes: branches.start
       activities:
         t: { type: trigger }
-        fast:
-          type: worker
-          topic: branches.fast
-          job: { maps: { fast: '{$self.output.data.v}' } }
+        nap:
+          type: hook
+          sleep: 1
+          job: { maps: { woke: '{$self.hook.data.timestamp}' } }
         slow:
           type: worker
           topic: branches.slow
-          job: { maps: { seen: '{fast.output.data.v}', slow: '{$self.output.data.v}' } }
+          job: { maps: { seen: '{$job.data.woke}', slow: '{$self.output.data.v}' } }
       transitions:
-        t: [{ to: fast }, { to: slow }]
+        t: [{ to: nap }, { to: slow }]
+`;
+
+// One step sends three work messages: none of them carries the state.
+const FAN_OUT = `
+app:
+  id: fan
+  version: '1'
+  graphs:
+    - subscribes: fan.start
+      activities:
+        t: { type: trigger }
+        a: { type: worker, topic: fan.work, job: { maps: { a: '{$self.output.data.v}' } } }
+        b: { type: worker, topic: fan.work, job: { maps: { b: '{$self.output.data.v}' } } }
+        c: { type: worker, topic: fan.work, job: { maps: { c: '{$self.output.data.v}' } } }
+      transitions:
+        t: [{ to: a }, { to: b }, { to: c }]
 `;
 
 const BIG = 'x'.repeat(40_000);
@@ -96,14 +113,13 @@ describe('work messages carry the job state', function () {
   });
 
   it('replans an overtaken state after a read', async () => {
-    let fastCommitted!: () => void;
-    const fastDone = new Promise<void>((resolve) => { fastCommitted = resolve; });
+    let napCommitted!: () => void;
+    const napDone = new Promise<void>((resolve) => { napCommitted = resolve; });
     const hotMesh = await harness.deployed(BRANCHES, [
-      { topic: 'branches.fast', callback: async () => ({ v: 'from fast' }) },
       {
         topic: 'branches.slow',
         callback: async () => {
-          await fastDone;
+          await napDone;
           return { v: 'from slow' };
         },
       },
@@ -111,21 +127,75 @@ describe('work messages carry the job state', function () {
     const watch = await watchCommands(harness.redis.url);
     try {
       const result = hotMesh.pubsub('branches.start', {}, { id: 'branch-1', timeout: 10_000 });
-      // The slow callback returns after the fast branch commits, when the
-      // status drops from 2 to 1. getStatus sends HGET, which is not a read here.
-      for (let i = 0; i < 200; i++) {
-        const status = await hotMesh.getStatus('branch-1').catch(() => undefined);
-        if (status === 1) break;
+      // The status drops from 2 to 1 when the sleep's wake-up commits.
+      // getStatus sends HGET, which is not counted as a read here.
+      let status: number | undefined;
+      for (let i = 0; i < 300 && status !== 1; i++) {
         await new Promise((resolve) => setTimeout(resolve, 10));
+        status = await hotMesh.getStatus('branch-1').catch(() => undefined);
       }
-      fastCommitted();
+      expect(status, 'status after the sleep').to.equal(1);
+      napCommitted();
       const output = await result;
-      expect(output.data).to.deep.equal({ fast: 'from fast', seen: 'from fast', slow: 'from slow' });
+      expect(output.data.woke).to.be.a('string');
+      expect(output.data.seen).to.equal(output.data.woke);
+      expect(output.data.slow).to.equal('from slow');
       expect(output.metadata.js).to.equal(0);
-      expect(reads(watch.commands, 'branch-1')).to.equal(1);
+      // One read by the engine's step for the wake-up, one by the replan.
+      expect(reads(watch.commands, 'branch-1')).to.equal(2);
     } finally {
       watch.stop();
     }
+  });
+
+  it('leaves the state out of a fan-out', async () => {
+    const hotMesh = await harness.deployed(FAN_OUT, [
+      { topic: 'fan.work', callback: async (_input, context) => ({ v: context.activityId }) },
+    ]);
+    const watch = await watchCommands(harness.redis.url);
+    try {
+      const output = await hotMesh.pubsub('fan.start', {}, { id: 'fan-1', timeout: 10_000 });
+      expect(output.data).to.deep.equal({ a: 'a', b: 'b', c: 'c' });
+      expect(reads(watch.commands, 'fan-1')).to.equal(3);
+    } finally {
+      watch.stop();
+    }
+  });
+
+  it('drops a carried step for an interrupted job', async () => {
+    let interrupted!: () => void;
+    const gate = new Promise<void>((resolve) => { interrupted = resolve; });
+    let calls = 0;
+    const hotMesh = await harness.deployed(SEQUENCE.replace('id: carry', 'id: halt').replace(/carry\./g, 'halt.'), [
+      {
+        topic: 'halt.a',
+        callback: async (input) => {
+          calls++;
+          await gate;
+          return { x: Number(input.n) + 1 };
+        },
+      },
+      { topic: 'halt.b', callback: async () => ({ y: 0 }) },
+    ]);
+    const result = hotMesh.pubsub('halt.start', { n: 1 }, { id: 'halt-1', timeout: 10_000 });
+    const settled = result.then(() => 'completed', (error: Error) => error.message);
+    for (let i = 0; i < 300 && calls === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+
+    await hotMesh.interrupt('halt-1', { reason: 'stopped by the test' });
+    expect(await settled).to.contain('stopped by the test');
+    interrupted();
+
+    // The worker's commit finds the job done and only acknowledges its message.
+    let backlog = -1;
+    for (let i = 0; i < 300 && backlog !== 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      backlog = await hotMesh.redis.xlen('hmsh:{halt}:x:halt.a');
+    }
+    expect(backlog).to.equal(0);
+    const state = await hotMesh.getState('halt-1');
+    expect(state.metadata.js).to.be.below(0);
+    expect(state.data).to.deep.equal({});
+    expect(state.metadata.err).to.include({ message: 'stopped by the test' });
   });
 
   it('reads jobs above the size limit', async () => {

@@ -48,7 +48,11 @@
 
   Every committed step increments field '#' of the job, so a step planned
   from a carried state (field js of a work message) checks with o that no
-  other step committed since.
+  other step committed since. A new job starts '#' at Redis time in
+  microseconds, so a message left over from an earlier job with the same
+  id cannot match. Every later version of this script must keep both, or
+  engines of two versions running side by side during an upgrade would
+  accept overtaken states.
 
   Returns { code, status, extra }:
     0  committed; status is the new value of ':'
@@ -93,9 +97,10 @@ local function snapshot()
   return fields
 end
 
--- The job's whole hash as JSON, or false when it is larger than
--- STATE_LIMIT: then the message goes without it and the worker reads the job.
--- The limit bounds what a backlog of work messages adds to Redis memory.
+-- The job's whole hash as JSON, or false when the JSON is longer than
+-- STATE_LIMIT bytes: then the message goes without it and the worker reads
+-- the job. The limit bounds what a backlog of work messages adds to Redis
+-- memory. Raw sizes are summed first, so a large job is not encoded at all.
 local STATE_LIMIT = 16384
 local stateJson = nil
 local function state()
@@ -103,7 +108,11 @@ local function state()
   local all = redis.call('HGETALL', job)
   local size = 0
   for i = 1, #all do size = size + #all[i] end
-  if size > STATE_LIMIT then stateJson = false else stateJson = cjson.encode(all) end
+  stateJson = false
+  if size <= STATE_LIMIT then
+    local encoded = cjson.encode(all)
+    if #encoded <= STATE_LIMIT then stateJson = encoded end
+  end
   return stateJson
 end
 
@@ -116,9 +125,12 @@ local function xadd(list)
       message['s'] = snapshot()
       payload = cjson.encode(message)
     elseif entry[3] == 2 then
-      -- The payload is a JSON object: the state goes in before its last brace.
+      -- The payload is a JSON object with fields: the state goes in before
+      -- its last brace.
       local carried = state()
-      if carried then payload = string.sub(payload, 1, -2) .. ',"js":' .. carried .. '}' end
+      if carried and #payload > 2 and string.sub(payload, -1) == '}' then
+        payload = string.sub(payload, 1, -2) .. ',"js":' .. carried .. '}'
+      end
     end
     local id = redis.call('XADD', KEYS[entry[1]], '*', 'm', payload)
     if entry[4] and entry[4] ~= '' then redis.call('HSET', inflight, KEYS[entry[1]] .. '|' .. id, entry[4]) end
@@ -190,7 +202,8 @@ end
 if plan['m'] then redis.call('HSET', job, '@' .. plan['m'], '1') end
 
 if create then
-  redis.call('HSET', job, ':', '0')
+  local now = redis.call('TIME')
+  redis.call('HSET', job, ':', '0', '#', now[1] .. string.format('%06d', tonumber(now[2])))
   redis.call('HINCRBY', app, 'live:' .. create['v'], 1)
 end
 
