@@ -253,6 +253,9 @@ export class AppReconciler implements Reconciler {
         await this.platform.emitEvent(app, 'Normal', REASON.activated, 'Activate', `version ${target} activated${previous ? ` (was ${previous})` : ''}`);
       } catch (error) {
         if (!(error instanceof VersionNotDeployedError)) throw this.transient(error);
+        // This reconcile has just deployed spec.version, or found it deployed,
+        // so its loss now means Redis was wiped meanwhile: retry, do not stall.
+        if (target === app.spec.version) throw this.transient(error);
         const message = `version ${target} is not deployed in Redis; deploy it first (set spec.version to it) or pick a deployed version`;
         await this.platform.emitEvent(app, 'Warning', REASON.versionNotDeployed, 'Activate', message);
         throw new StepStop({ outcome: { ready: false, reason: REASON.versionNotDeployed, message, progressing: false, activated: { ok: false, reason: REASON.versionNotDeployed, message } } });
