@@ -50,6 +50,9 @@ const runner = mocha.run((failures) => {
         const where = handle.remoteAddress ? ` to ${handle.remoteAddress}:${handle.remotePort}` : handle.pid ? ` pid ${handle.pid}` : handle.address ? ` at ${JSON.stringify(handle.address())}` : '';
         console.log(`still open after the run: ${handle.constructor.name}${where}`);
       }
+      // Timers are not handles; one is the runner's own exit timer below.
+      const timers = process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length - 1;
+      if (timers > 0) console.log(`still open after the run: ${timers} timer(s)`);
     }, 400);
   }
   // Like mocha's --exit: a connection or timer left open by a suite must not
