@@ -130,6 +130,15 @@ type Waiter = { resolve: (output: JobOutput) => void; reject: (error: Error) => 
 export type HotMeshState = 'starting' | 'running' | 'stopping' | 'stopped';
 
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+/**
+ * Returns how the id of a process on `host` begins (its stream consumer
+ * name): the host or pod name with only letters, digits and "-", then "-".
+ * The operator finds a pod's consumers by it.
+ */
+export function processNamePrefix(host: string): string {
+  return `${host.replace(/[^A-Za-z0-9-]/g, '')}-`;
+}
+
 const MAX_CONFLICT_RETRIES = 20;
 
 /** Resolves the Redis URL from the config, `HOTMESH_REDIS_URL`, or the default. */
@@ -179,7 +188,7 @@ export class HotMesh {
     }
     this.config = config;
     this.appId = config.appId;
-    this.guid = `${hostname().replace(/[^A-Za-z0-9-]/g, '')}-${process.pid}-${newId().slice(-8)}`;
+    this.guid = `${processNamePrefix(process.env.HOTMESH_POD_NAME || hostname())}${process.pid}-${newId().slice(-8)}`;
     this.keys = new AppKeys(config.appId, config.keyPrefix ?? DEFAULT_KEY_PREFIX);
     this.logger = (config.logger ?? createLogger()).child({ appId: config.appId, guid: this.guid });
     this.store = defineScripts(connectRedis(config.redis));

@@ -92,6 +92,7 @@ Rules the operator needs in each watched namespace:
 - the finalizers subresources, so Deployments it owns may set blockOwnerDeletion;
 - Deployments it creates and updates with server-side apply and watches by label;
 - Secrets and ConfigMaps that spec.redis.urlFrom and spec.manifestFrom name, read one by one;
+- worker Pods, listed by label and annotated with a pod-deletion-cost before a scale-down;
 - events.k8s.io Events about compile and activation outcomes.
 */}}
 {{- define "hotmesh-operator.rules" -}}
@@ -113,6 +114,9 @@ Rules the operator needs in each watched namespace:
 - apiGroups: [""]
   resources: ["secrets", "configmaps"]
   verbs: ["get"]
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["list", "patch"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create"]

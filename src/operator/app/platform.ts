@@ -9,6 +9,8 @@ export interface WorkloadEnv {
   name: string;
   value?: string;
   secretKeyRef?: { name: string; key: string };
+  /** A field of the pod itself, such as `metadata.name` (Kubernetes' downward API). */
+  fieldRef?: string;
 }
 
 /** The engine processes of one app. */

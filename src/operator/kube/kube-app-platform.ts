@@ -4,7 +4,7 @@ import {
   type AppsV1Api, type CoreV1Api, type CustomObjectsApi, type V1Deployment, type V1EnvVar,
 } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, HOTMESH_APP, VERSION, type HotMeshApp, type HotMeshAppStatus } from '../api/index.ts';
-import type { AppPlatform, EngineWorkload, WorkloadState } from '../app/platform.ts';
+import type { AppPlatform, EngineWorkload, WorkloadEnv, WorkloadState } from '../app/platform.ts';
 import type { ObjectKey } from '../reconciler.ts';
 import { httpStatus, readSecretKey } from './api-errors.ts';
 import type { EventRecorder } from './event-recorder.ts';
@@ -125,12 +125,17 @@ export function engineLabels(app: HotMeshApp): Record<string, string> {
   return { 'app.kubernetes.io/name': 'hotmesh-engine', 'app.kubernetes.io/instance': app.metadata.name!, 'hotmesh.io/app': app.spec.appId };
 }
 
+/** Turns an injected variable into a container's env entry. */
+export function toEnvVar(entry: WorkloadEnv): V1EnvVar {
+  if (entry.secretKeyRef) return { name: entry.name, valueFrom: { secretKeyRef: { name: entry.secretKeyRef.name, key: entry.secretKeyRef.key } } };
+  if (entry.fieldRef) return { name: entry.name, valueFrom: { fieldRef: { fieldPath: entry.fieldRef } } };
+  return { name: entry.name, value: entry.value ?? '' };
+}
+
 /** Builds the Deployment of an app's engines for server-side apply. */
 export function engineDeployment(app: HotMeshApp, workload: EngineWorkload, image: string): V1Deployment {
   const labels = engineLabels(app);
-  const env: V1EnvVar[] = workload.env.map((entry) => (entry.secretKeyRef
-    ? { name: entry.name, valueFrom: { secretKeyRef: { name: entry.secretKeyRef.name, key: entry.secretKeyRef.key } } }
-    : { name: entry.name, value: entry.value ?? '' }));
+  const env = workload.env.map(toEnvVar);
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',

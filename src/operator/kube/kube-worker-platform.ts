@@ -6,12 +6,11 @@ import {
   type AppsV1Api, type CoreV1Api, type CustomObjectsApi, type V1Container, type V1Deployment, type V1EnvVar,
 } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, HOTMESH_APP, HOTMESH_WORKER, VERSION, type HotMeshApp, type HotMeshWorker, type HotMeshWorkerStatus } from '../api/index.ts';
-import type { WorkloadEnv } from '../app/platform.ts';
 import type { ObjectKey } from '../reconciler.ts';
 import { InvalidWorkloadError, type WorkerPlatform, type WorkerWorkload, type WorkerWorkloadState } from '../worker/platform.ts';
 import { apiMessage, httpStatus, readSecretKey } from './api-errors.ts';
 import type { EventRecorder } from './event-recorder.ts';
-import { FIELD_MANAGER, MANAGED_BY_LABEL } from './kube-app-platform.ts';
+import { FIELD_MANAGER, MANAGED_BY_LABEL, toEnvVar } from './kube-app-platform.ts';
 
 /**
  * Field manager of the worker Deployments. It owns their replicas: a
@@ -19,6 +18,8 @@ import { FIELD_MANAGER, MANAGED_BY_LABEL } from './kube-app-platform.ts';
  * any other write of them is undone by the next reconcile.
  */
 export const WORKER_FIELD_MANAGER = 'hotmesh-operator-worker';
+/** Annotation by which a ReplicaSet removes pods with a lower cost first when it scales down. */
+export const POD_DELETION_COST = 'controller.kubernetes.io/pod-deletion-cost';
 /** Container that receives the injected variables when the template has several; else the first. */
 export const WORKER_CONTAINER = 'worker';
 
@@ -99,6 +100,29 @@ export class KubeWorkerPlatform implements WorkerPlatform {
     }
   }
 
+  async rankPodsForScaleDown(worker: HotMeshWorker, selectorLabels: Record<string, string>, costOf: (podName: string) => number): Promise<number> {
+    const namespace = worker.metadata.namespace!;
+    const labelSelector = Object.entries(selectorLabels).map(([name, value]) => `${name}=${value}`).join(',');
+    const pods = await this.options.core.listNamespacedPod({ namespace, labelSelector });
+    let patched = 0;
+    for (const pod of pods.items) {
+      const name = pod.metadata?.name;
+      if (!name || pod.metadata?.deletionTimestamp) continue;
+      const cost = String(costOf(name));
+      if (pod.metadata?.annotations?.[POD_DELETION_COST] === cost) continue;
+      try {
+        await this.options.core.patchNamespacedPod({
+          namespace, name, body: { metadata: { annotations: { [POD_DELETION_COST]: cost } } },
+        }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+        patched++;
+      } catch (error) {
+        // A pod that went away meanwhile needs no rank.
+        if (httpStatus(error) !== 404) throw error;
+      }
+    }
+    return patched;
+  }
+
   async emitEvent(worker: HotMeshWorker, type: 'Normal' | 'Warning', reason: string, action: string, message: string, every = false): Promise<void> {
     await this.options.events.emit(worker, type, reason, action, message, { skipRepeatCheck: every });
   }
@@ -111,12 +135,6 @@ function stateOf(deployment: V1Deployment, name: string): WorkerWorkloadState {
     replicas: deployment.status?.replicas ?? 0,
     readyReplicas: deployment.status?.readyReplicas ?? 0,
   };
-}
-
-function toEnvVar(entry: WorkloadEnv): V1EnvVar {
-  return entry.secretKeyRef
-    ? { name: entry.name, valueFrom: { secretKeyRef: { name: entry.secretKeyRef.name, key: entry.secretKeyRef.key } } }
-    : { name: entry.name, value: entry.value ?? '' };
 }
 
 /**

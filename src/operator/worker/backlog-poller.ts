@@ -4,7 +4,8 @@
 // share the operator's Redis connection per endpoint and each is bounded by
 // a timeout, so a slow Redis delays one worker's poll and nothing else.
 import type { Logger } from 'winston';
-import type { AppKeys } from '../../engine/store/keys.ts';
+import { isNoGroupError } from '../../engine/errors.ts';
+import { WORKER_GROUP, type AppKeys } from '../../engine/store/keys.ts';
 import type { RedisPool } from '../app/redis-pool.ts';
 import { decide, startingHistory, type MetricSample, type ScaleDecision, type Scaling, type ScalingHistory } from '../autoscaler/decide.ts';
 import { emptyThroughput, readBacklog, type ThroughputState } from '../autoscaler/metrics.ts';
@@ -101,6 +102,30 @@ export class BacklogPoller {
   /** The latest poll of `key`; undefined before its first poll. */
   latest(key: string): PollResult | undefined {
     return this.states.get(key)?.latest;
+  }
+
+  /**
+   * Reads how many messages each consumer holds unacknowledged on the
+   * worker's topics (XPENDING), by consumer name; empty before `key` is
+   * configured. A topic whose stream or group is missing counts nothing.
+   */
+  async pendingByConsumer(key: string): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    const state = this.states.get(key);
+    if (!state) return counts;
+    const { target } = state;
+    const client = await this.options.redis.ready(target.redisUrl, this.options.pollTimeoutMs ?? 2000);
+    for (const topic of target.topics) {
+      let summary: [number, string | null, string | null, Array<[string, string]> | null];
+      try {
+        summary = await client.xpending(target.keys.workerStream(topic), WORKER_GROUP) as typeof summary;
+      } catch (error) {
+        if (isNoGroupError(error)) continue;
+        throw error;
+      }
+      for (const [consumer, count] of summary[3] ?? []) counts.set(consumer, (counts.get(consumer) ?? 0) + Number(count));
+    }
+    return counts;
   }
 
   /** Stops polling `key`, e.g. after its HotMeshWorker was deleted. */

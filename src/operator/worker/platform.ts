@@ -49,6 +49,12 @@ export interface WorkerPlatform {
   applyWorkload(worker: HotMeshWorker, workload: WorkerWorkload): Promise<WorkerWorkloadState>;
   /** Reads the workload's replicas; undefined when it does not exist. */
   readWorkload(worker: HotMeshWorker, name: string): Promise<WorkerWorkloadState | undefined>;
+  /**
+   * Sets each pod's deletion cost to `costOf(podName)` before a scale-down,
+   * so the workload removes its idlest pods first; returns the pods changed.
+   * Optional: a platform without pods leaves it out.
+   */
+  rankPodsForScaleDown?(worker: HotMeshWorker, selectorLabels: Record<string, string>, costOf: (podName: string) => number): Promise<number>;
   /** Records an event about the worker for people; `every` writes it even when an identical one was written recently. */
   emitEvent(worker: HotMeshWorker, type: 'Normal' | 'Warning', reason: string, action: string, message: string, every?: boolean): Promise<void>;
 }

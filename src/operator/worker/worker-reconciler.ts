@@ -4,6 +4,7 @@
 // write what happened to the status.
 import type { Logger } from 'winston';
 import { AppKeys, DEFAULT_KEY_PREFIX } from '../../engine/store/keys.ts';
+import { processNamePrefix } from '../../engine/hotmesh.ts';
 import type { HotMeshApp, HotMeshWorker, HotMeshWorkerStatus } from '../api/index.ts';
 import { resolveScaling, type Scaling } from '../autoscaler/decide.ts';
 import { formatKey, type ObjectKey, type ReconcileResult, type Reconciler } from '../reconciler.ts';
@@ -86,6 +87,7 @@ export class WorkerReconciler implements Reconciler {
       const current = await this.platform.readWorkload(worker, workloadName(worker));
       const polled = this.configurePoller(worker, app, redisUrl, scaling, current);
       const choice = this.chooseReplicas(worker, scaling, current, polled);
+      if (current && choice.replicas > 0 && choice.replicas < current.specReplicas) await this.rankPods(worker, log);
       const state = await this.applyWorkload(worker, app, choice.replicas, scaling);
       this.poller.observe(formatKey(keyOf(worker)), choice.replicas, state.readyReplicas);
       const scaled = await this.recordScale(worker, current?.specReplicas ?? 0, choice, log);
@@ -171,6 +173,29 @@ export class WorkerReconciler implements Reconciler {
     if (decision.fallback) return { replicas, reason: WORKER_REASON.scaledByFallback, message: decision.message, warning: true };
     const reason = replicas === 0 ? WORKER_REASON.scaledToZero : replicas > (current?.specReplicas ?? 0) ? WORKER_REASON.scaledUp : WORKER_REASON.scaledDown;
     return { replicas, reason, message: decision.message, warning: false };
+  }
+
+  /**
+   * Before a scale-down, gives each pod a deletion cost equal to the work
+   * messages its processes hold unacknowledged, so the ReplicaSet stops idle
+   * pods first. Best effort: a failure is logged and the scale-down goes on,
+   * because a stopped pod drains its messages anyway.
+   */
+  private async rankPods(worker: HotMeshWorker, log: Logger): Promise<void> {
+    if (!this.platform.rankPodsForScaleDown) return;
+    try {
+      const pending = await this.poller.pendingByConsumer(formatKey(keyOf(worker)));
+      const costOf = (podName: string): number => {
+        const prefix = processNamePrefix(podName);
+        let total = 0;
+        for (const [consumer, count] of pending) if (consumer.startsWith(prefix)) total += count;
+        return total;
+      };
+      const changed = await this.platform.rankPodsForScaleDown(worker, workerSelectorLabels(worker), costOf);
+      log.debug('pods ranked for scale-down', { changed, busyConsumers: pending.size });
+    } catch (error) {
+      log.warn('ranking pods for scale-down failed; scaling down without it', { err: (error as Error).message });
+    }
   }
 
   private async applyWorkload(worker: HotMeshWorker, app: HotMeshApp, replicas: number, scaling: Scaling): Promise<WorkerWorkloadState> {

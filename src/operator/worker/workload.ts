@@ -63,6 +63,8 @@ export function workerWorkload(worker: HotMeshWorker, app: HotMeshApp, replicas:
       { name: 'HOTMESH_KEY_PREFIX', value: app.spec.redis.keyPrefix ?? DEFAULT_KEY_PREFIX },
       { name: 'HOTMESH_TOPICS', value: worker.spec.topics.join(',') },
       { name: 'HOTMESH_ENGINE', value: worker.spec.engine === false ? 'false' : 'true' },
+      // Names the process's stream consumers after its pod, which ranks pods for scale-down.
+      { name: 'HOTMESH_POD_NAME', fieldRef: 'metadata.name' },
     ],
     defaultEnv: [{ name: 'HOTMESH_SHUTDOWN_GRACE_MS', value: String(shutdownGraceMs(graceSeconds)) }],
   };

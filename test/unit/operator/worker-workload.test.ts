@@ -30,6 +30,7 @@ describe('worker workload', () => {
       { name: 'HOTMESH_KEY_PREFIX', value: 'team' },
       { name: 'HOTMESH_TOPICS', value: 'pay.charge,pay.refund' },
       { name: 'HOTMESH_ENGINE', value: 'false' },
+      { name: 'HOTMESH_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'HOTMESH_SHUTDOWN_GRACE_MS', value: '25000' },
     ]);
     expect(deployment.spec?.replicas).to.equal(3);
@@ -59,7 +60,7 @@ describe('worker workload', () => {
     const deployment = workerDeployment(worker(template), workerWorkload(worker(template), app({ url: 'redis://r:6379' }), 1));
     const [first, second] = deployment.spec?.template.spec?.containers ?? [];
     expect(first.env).to.equal(undefined);
-    expect(second.env?.length).to.equal(6);
+    expect(second.env?.length).to.equal(7);
   });
 
   it('selects its pods and is owned by the worker', () => {
