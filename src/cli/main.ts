@@ -32,7 +32,8 @@ Commands:
   hook APP_ID TOPIC JSON                send a signal to the hook a topic routes to
   versions APP_ID                       list deployed versions
   rollcall APP_ID                       list live engines and workers
-  throttle APP_ID (MS|pause|resume)     slow down, pause or resume reading
+  throttle APP_ID (MS|pause|resume) [--topic T | --process GUID]
+                                        slow down, pause or resume reading
   engine [APP_ID]                       run an engine until SIGTERM
   worker [APP_ID] --module PATH         run workers from a module until SIGTERM
   operator [--leader-elect]             run the Kubernetes controller manager until SIGTERM
@@ -78,6 +79,12 @@ function reportError(error: unknown): number {
   const code = (error as { code?: unknown }).code;
   if (error instanceof TypeError && code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
     process.stderr.write(`hotmesh: ${error.message}\n`);
+    return 2;
+  }
+  if (error instanceof TypeError && code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    // Node's text reads "Option '--redis <value>' argument missing".
+    const option = /'(-[^' ]+)/.exec(error.message)?.[1] ?? 'an option';
+    process.stderr.write(`hotmesh: ${option} needs a value; see hotmesh COMMAND --help\n`);
     return 2;
   }
   process.stderr.write(`hotmesh: ${(error as Error).message ?? String(error)}\n`);

@@ -24,6 +24,7 @@ import { StreamConsumer, type StreamHandlers, type StreamMessage } from './route
 import { JobState } from './step/job-state.ts';
 import { COMMIT, StepPlan } from './step/plan.ts';
 import { hookKey, newId, Step, type HookRegistration, type StepEnvironment } from './step/step.ts';
+import { verifyDatabase } from './redis-url.ts';
 import { CHANGE_FIELD, decodeJobOutput, pairsToRecord, STATUS_FIELD, type JobOutput } from './store/job-codec.ts';
 import { AppKeys, DEFAULT_KEY_PREFIX, ENGINE_GROUP, isValidAppId, WORKER_GROUP } from './store/keys.ts';
 import { defineScripts, type ScriptCommands } from './store/scripts.ts';
@@ -227,6 +228,7 @@ export class HotMesh {
   }
 
   private async start(): Promise<void> {
+    await verifyDatabase(this.store, this.redisUrl);
     this.subscriber.on('message', (channel: string, message: string) => this.onChannelMessage(channel, channel, message));
     this.subscriber.on('pmessage', (pattern: string, channel: string, message: string) => this.onChannelMessage(pattern, channel, message));
     // After a reconnect, pub/sub messages sent meanwhile are lost: read the

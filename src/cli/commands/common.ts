@@ -1,7 +1,10 @@
-import { HotMeshError } from '../../engine/errors.ts';
+import { ConfigError, HotMeshError } from '../../engine/errors.ts';
 import { HotMesh, redisUrl } from '../../engine/hotmesh.ts';
+import { redactUrl, redisDatabase } from '../../engine/redis-url.ts';
 import { createLogger } from '../../logger.ts';
 import { UsageError } from '../cli-error.ts';
+
+export { redactUrl };
 
 /** Options every command accepts. */
 export const COMMON_OPTIONS = {
@@ -10,14 +13,14 @@ export const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** Returns a Redis URL with any password replaced, for messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-}
-
 /** Checks the scheme of a Redis URL, naming the setting it came from. */
 export function checkRedisUrl(url: string, source: string): void {
   if (!/^rediss?:\/\//.test(url)) throw new UsageError(`${source} must be a redis:// or rediss:// URL; got ${JSON.stringify(redactUrl(url))}`);
+  try {
+    redisDatabase(url);
+  } catch (error) {
+    throw new UsageError(`${source}: ${(error as Error).message}`);
+  }
 }
 
 /** Opens a client-only HotMesh (no engine, no workers) for one command. */
@@ -33,6 +36,8 @@ export async function openClient(appId: string, values: { redis?: string; 'key-p
       logger: createLogger({}, process.env.HOTMESH_LOG_LEVEL ?? 'warn'),
     });
   } catch (error) {
+    // A database the server does not have is bad input, like a bad URL.
+    if (error instanceof ConfigError) throw new UsageError(error.message);
     if (error instanceof HotMeshError) throw error;
     const message = (error as Error).message;
     const reason = /max retries/i.test(message) ? 'no connection after 3 tries' : message;

@@ -15,7 +15,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 3) throw new UsageError('hook takes APP_ID, TOPIC and JSON; see hotmesh hook --help');
   const [appId, topic, json] = positionals;
-  const data = parseJsonObject(json, 'JSON');
+  const data = parseJsonObject(json, 'the signal data (JSON)');
   const code = values.code === undefined ? 200 : Number(values.code);
   if (!/^[1-9]\d\d$/.test(String(code))) throw new UsageError(`--code must be a three-digit status code; got ${JSON.stringify(values.code)}`);
   const client = await openClient(appId, values);

@@ -21,7 +21,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 3) throw new UsageError(`pub takes APP_ID, TOPIC and JSON; see hotmesh pub --help`);
   const [appId, topic, json] = positionals;
-  const data = parseJsonObject(json, 'JSON');
+  const data = parseJsonObject(json, 'the job input (JSON)');
   const timeout = parsePositiveInt(values.timeout, '--timeout', 60_000);
   const client = await openClient(appId, values);
   try {

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { HotMeshError } from '../../engine/errors.ts';
 import { UsageError } from '../cli-error.ts';
 import { COMMON_OPTIONS, openClient } from './common.ts';
 
@@ -30,7 +31,7 @@ export async function run(argv: string[]): Promise<number> {
         for (const topic of app.workerTopics) topics.add(topic);
       }
       if (!topics.has(values.topic)) {
-        throw new UsageError(`no deployed version of app ${appId} has worker topic ${values.topic}; topics: ${[...topics].sort().join(', ') || 'none'}`);
+        throw new HotMeshError('E_UNKNOWN_TOPIC', `no deployed version of app ${appId} has worker topic ${values.topic}; topics: ${[...topics].sort().join(', ') || 'none'}`);
       }
     }
     await client.throttle(value, { topic: values.topic, guid: values.process });

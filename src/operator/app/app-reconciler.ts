@@ -4,8 +4,9 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'winston';
 import { compileManifest } from '../../engine/compiler/compile.ts';
+import { INLINE_FILE } from '../../engine/compiler/manifest-loader.ts';
 import type { CompiledApp } from '../../engine/compiler/types.ts';
-import { ManifestError, VersionConflictError, VersionNotDeployedError, formatIssue } from '../../engine/errors.ts';
+import { ConfigError, ManifestError, VersionConflictError, VersionNotDeployedError, formatIssue } from '../../engine/errors.ts';
 import { AppKeys, DEFAULT_KEY_PREFIX } from '../../engine/store/keys.ts';
 import type { AppVersionStatus, HotMeshApp, HotMeshAppStatus } from '../api/index.ts';
 import type { ObjectKey, ReconcileResult, Reconciler } from '../reconciler.ts';
@@ -168,7 +169,9 @@ export class AppReconciler implements Reconciler {
     try {
       return this.store(app, await this.options.redis.ready(url));
     } catch (error) {
-      const message = `redis at ${redactUrl(url)} is unreachable: ${(error as Error).message}; retrying with backoff`;
+      const message = error instanceof ConfigError
+        ? `${error.message}; fix spec.redis (retrying with backoff)`
+        : `redis at ${redactUrl(url)} is unreachable: ${(error as Error).message}; retrying with backoff`;
       throw new StepStop({ outcome: { ready: false, reason: REASON.redisUnavailable, message, progressing: true }, retry: error as Error });
     }
   }
@@ -214,7 +217,10 @@ export class AppReconciler implements Reconciler {
       compiled = compileManifest(text);
     } catch (error) {
       if (!(error instanceof ManifestError)) throw error;
-      const shown = error.issues.slice(0, 5).map(formatIssue).join('; ');
+      // Line numbers count within the manifest text, so name where it came from.
+      const ref = app.spec.manifestFrom?.configMapKeyRef;
+      const source = ref ? `ConfigMap ${ref.name} key ${ref.key}` : 'spec.manifest';
+      const shown = error.issues.slice(0, 5).map((issue) => formatIssue(issue.file === INLINE_FILE ? { ...issue, file: source } : issue)).join('; ');
       const more = error.issues.length > 5 ? ` (and ${error.issues.length - 5} more)` : '';
       this.stopOnManifest(app, REASON.compileFailed, `manifest is invalid: ${shown}${more}`);
     }

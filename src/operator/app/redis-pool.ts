@@ -3,6 +3,9 @@
 // waits on an unreachable Redis; the client reconnects in the background.
 import { Redis } from 'ioredis';
 import type { Logger } from 'winston';
+import { redactUrl, verifyDatabase } from '../../engine/redis-url.ts';
+
+export { redactUrl };
 
 /** Per-command timeout, ms: a slow Redis fails the reconcile instead of stalling a worker. */
 const COMMAND_TIMEOUT_MS = 5000;
@@ -10,6 +13,8 @@ const CONNECT_TIMEOUT_MS = 3000;
 
 export class RedisPool {
   private readonly clients = new Map<string, Redis>();
+  /** URLs whose database was checked to exist. */
+  private readonly verified = new Set<string>();
   private readonly logger: Logger;
 
   constructor(logger: Logger) {
@@ -36,7 +41,16 @@ export class RedisPool {
   /** Waits until the client of `url` is connected, or throws after `timeoutMs`. */
   async ready(url: string, timeoutMs = CONNECT_TIMEOUT_MS): Promise<Redis> {
     const client = this.get(url);
-    if (client.status === 'ready') return client;
+    if (client.status === 'ready' && this.verified.has(url)) return client;
+    if (client.status !== 'ready') {
+      await this.connected(client, url, timeoutMs);
+    }
+    await verifyDatabase(client, url);
+    this.verified.add(url);
+    return client;
+  }
+
+  private async connected(client: Redis, url: string, timeoutMs: number): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         client.off('ready', onReady);
@@ -48,7 +62,6 @@ export class RedisPool {
       };
       client.once('ready', onReady);
     });
-    return client;
   }
 
   /** Closes every connection. */
@@ -59,13 +72,3 @@ export class RedisPool {
   }
 }
 
-/** Returns `url` without its password, for logs and messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '<invalid redis url>';
-  }
-}

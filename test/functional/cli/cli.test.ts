@@ -89,7 +89,7 @@ describe('hotmesh CLI', function () {
 
   const badInput: Array<{ name: string; args: () => string[]; pattern: RegExp; code: number }> = [
     { name: 'unknown command', args: () => ['frobnicate'], pattern: /unknown command "frobnicate"/, code: 2 },
-    { name: 'invalid JSON', args: () => ['pub', 'quote', 'quote.requested', '{nope'], pattern: /JSON is not valid JSON/, code: 2 },
+    { name: 'invalid JSON', args: () => ['pub', 'quote', 'quote.requested', '{nope'], pattern: /the job input \(JSON\) is not valid JSON/, code: 2 },
     { name: 'JSON that is not an object', args: () => ['pub', 'quote', 'quote.requested', '[1]'], pattern: /must be a JSON object/, code: 2 },
     { name: 'unknown topic', args: () => ['pub', 'quote', 'no.such.topic', '{}'], pattern: /no graph of app quote version 1 subscribes to topic no\.such\.topic/, code: 1 },
     { name: 'missing job', args: () => ['job', 'quote', 'ghost'], pattern: /job ghost not found in app quote/, code: 1 },
@@ -99,7 +99,11 @@ describe('hotmesh CLI', function () {
     { name: 'unknown option', args: () => ['job', 'quote', 'x', '--frob'], pattern: /Unknown option '--frob'/, code: 2 },
     { name: 'unreachable Redis', args: () => ['versions', 'quote', '--redis', 'redis://127.0.0.1:1'], pattern: /cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(no connection after 3 tries\); set --redis or HOTMESH_REDIS_URL/, code: 1 },
     { name: 'URL that is not Redis', args: () => ['versions', 'quote', '--redis', 'http://127.0.0.1:1'], pattern: /--redis must be a redis:\/\/ or rediss:\/\/ URL/, code: 2 },
-    { name: 'throttle of an unknown topic', args: () => ['throttle', 'quote', '--topic', 'quote.pricee', 'pause'], pattern: /no deployed version of app quote has worker topic quote\.pricee; topics: quote\.discount, quote\.price/, code: 2 },
+    { name: 'throttle of an unknown topic', args: () => ['throttle', 'quote', '--topic', 'quote.pricee', 'pause'], pattern: /no deployed version of app quote has worker topic quote\.pricee; topics: quote\.discount, quote\.price/, code: 1 },
+    { name: 'database that is not a number', args: () => ['versions', 'quote', '--redis', `${redis.url}/abc`], pattern: /--redis: Redis URL .* has the path \/abc; the path can only be a database number/, code: 2 },
+    { name: 'database the server lacks', args: () => ['versions', 'quote', '--redis', `${redis.url}/99`], pattern: /has no database 99 \(ERR DB index is out of range\)/, code: 2 },
+    { name: 'port out of range', args: () => ['versions', 'quote', '--redis', 'redis://127.0.0.1:99999'], pattern: /--redis: Redis URL "redis:\/\/127\.0\.0\.1:99999" is not a valid URL/, code: 2 },
+    { name: 'option without its value', args: () => ['versions', 'quote', '--redis'], pattern: /--redis needs a value/, code: 2 },
     { name: 'bad timeout', args: () => ['pub', 'quote', 'quote.requested', '{}', '--await', '--timeout', 'soon'], pattern: /--timeout must be a positive whole number/, code: 2 },
   ];
   for (const testCase of badInput) {
