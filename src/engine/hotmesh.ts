@@ -904,7 +904,8 @@ export class HotMesh {
       const parsed = JSON.parse(value) as { digest: string; deployedAt: string; activatedAt?: string };
       records.push({ version, ...parsed, active: fields.active === version, liveJobs: Number(fields[`live:${version}`] ?? 0) });
     }
-    return records.sort((a, b) => a.deployedAt.localeCompare(b.deployedAt));
+    // Two deploys in the same millisecond keep the order of their versions.
+    return records.sort((a, b) => a.deployedAt.localeCompare(b.deployedAt) || a.version.localeCompare(b.version, 'en', { numeric: true }));
   }
 
   // ---- timers --------------------------------------------------------------

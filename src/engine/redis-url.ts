@@ -16,9 +16,11 @@ export function redactUrl(url: string): string {
 /**
  * Returns the database number a Redis URL selects: its path, or 0 when it
  * has none. Throws ConfigError for a URL that does not parse or a path that
- * is not a whole number.
+ * is not a whole number. Anything else ioredis accepts, such as a Unix
+ * socket path, selects no database here.
  */
 export function redisDatabase(url: string): number {
+  if (!/^rediss?:\/\//.test(url)) return 0;
   let path: string;
   try {
     path = new URL(url).pathname;

@@ -54,7 +54,7 @@ export class AppStore {
       const record = JSON.parse(value) as { digest: string; deployedAt: string; activatedAt?: string };
       versions.push({ version, digest: record.digest, deployedAt: record.deployedAt, activatedAt: record.activatedAt, liveJobs: Number(fields[`live:${version}`] ?? 0) });
     }
-    versions.sort((a, b) => a.deployedAt.localeCompare(b.deployedAt) || a.version.localeCompare(b.version));
+    versions.sort((a, b) => a.deployedAt.localeCompare(b.deployedAt) || a.version.localeCompare(b.version, 'en', { numeric: true }));
     return { active: fields.active, versions };
   }
 
