@@ -55,7 +55,11 @@ describe('HotMeshWorker: lifecycle and External mode', function () {
     for (let index = 0; index < 25; index++) pipeline.xadd(workerStream(suite), '*', 'test', String(index));
     await pipeline.exec();
     await waitUntil('the Deployment scales for the backlog', async () => (await deploymentReplicas(kubeConfig, suite.namespace, 'early-worker')) === 3, 5000);
-    const worker = await readWorker(kubeConfig, suite.namespace, 'early');
+    // The reconcile scales the Deployment before it writes the status.
+    const worker = await waitUntil('the status shows the backlog', async () => {
+      const read = await readWorker(kubeConfig, suite.namespace, 'early');
+      return read.status?.desiredReplicas === 3 ? read : undefined;
+    }, 5000);
     expect(worker.status?.backlog).to.deep.equal({ 'work.item': 25 });
     expect(workerCondition(worker, 'Active')?.status).to.equal('True');
   });
