@@ -14,6 +14,8 @@ export interface ThroughputState {
   ready?: number;
   /** Recent per-replica rates, messages per second, newest last. */
   rates: number[];
+  /** The backlog was above zero at the last poll. */
+  busy?: boolean;
 }
 
 export function emptyThroughput(): ThroughputState {
@@ -94,13 +96,17 @@ export async function readBacklog(
     });
     // Only windows with the same ready replicas at both ends count: a pod
     // that just became ready may not read yet, and would pull the rate down.
+    // So do only windows with a backlog at both ends: in a window where work
+    // arrived or ran out, the replicas sat idle part of the time.
     const steady = throughput.ready === readyReplicas;
-    if (measurable && steady && readyReplicas > 0 && throughput.at !== undefined && now > throughput.at && handled > 0) {
+    const busy = Object.values(backlog).some((count) => count > 0);
+    if (measurable && steady && busy && throughput.busy === true && readyReplicas > 0 && throughput.at !== undefined && now > throughput.at && handled > 0) {
       const rate = handled / ((now - throughput.at) / 1000) / readyReplicas;
       throughput.rates = [...throughput.rates, rate].slice(-RATE_WINDOWS);
     }
     throughput.at = now;
     throughput.ready = readyReplicas;
+    throughput.busy = busy;
     const throughputPerReplica = throughput.rates.length === 0 ? undefined : throughput.rates.reduce((sum, rate) => sum + rate, 0) / throughput.rates.length;
     return { ok: true, backlog, missing, throughputPerReplica };
   };

@@ -56,6 +56,26 @@ describe('backlog metrics', function () {
     client.disconnect();
   });
 
+  it('leaves out a window that starts without a backlog', async () => {
+    const client = redis.client();
+    const empty = keys.workerStream('pay.empty');
+    await client.xgroup('CREATE', empty, WORKER_GROUP, '0', 'MKSTREAM');
+    const throughput = emptyThroughput();
+    const start = Date.now();
+    const topic = ['pay.empty'];
+    await readBacklog(client, keys, topic, scaling('drainTime'), 1, throughput, start);
+    // Work arrives during the window: the replica was idle until then.
+    for (let index = 0; index < 6; index++) await client.xadd(empty, '*', 'm', String(index));
+    await client.xreadgroup('GROUP', WORKER_GROUP, 'c1', 'COUNT', 2, 'STREAMS', empty, '>');
+    const first = await readBacklog(client, keys, topic, scaling('drainTime'), 1, throughput, start + 2000);
+    expect(first.ok && first.throughputPerReplica).to.equal(undefined);
+    // A window with work waiting at both ends counts.
+    await client.xreadgroup('GROUP', WORKER_GROUP, 'c1', 'COUNT', 2, 'STREAMS', empty, '>');
+    const second = await readBacklog(client, keys, topic, scaling('drainTime'), 1, throughput, start + 4000);
+    expect(second.ok && second.throughputPerReplica).to.equal(1);
+    client.disconnect();
+  });
+
   it('fails the sample when Redis does not answer in time', async () => {
     const client = redis.client();
     await client.client('PAUSE', 1500, 'ALL');
