@@ -82,9 +82,11 @@ function reportError(error: unknown): number {
     return 2;
   }
   if (error instanceof TypeError && code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-    // Node's text reads "Option '--redis <value>' argument missing".
-    const option = /'(-[^' ]+)/.exec(error.message)?.[1] ?? 'an option';
-    process.stderr.write(`hotmesh: ${option} needs a value; see hotmesh COMMAND --help\n`);
+    // Node's text reads "Option '--redis <value>' argument missing" for a
+    // missing value; other cases, such as a value given to a flag, keep it.
+    const option = /(--[\w-]+)/.exec(error.message)?.[1];
+    const text = option && error.message.includes('argument missing') ? `${option} needs a value; see hotmesh COMMAND --help` : error.message;
+    process.stderr.write(`hotmesh: ${text}\n`);
     return 2;
   }
   process.stderr.write(`hotmesh: ${(error as Error).message ?? String(error)}\n`);

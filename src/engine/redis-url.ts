@@ -22,10 +22,18 @@ export function redactUrl(url: string): string {
 export function redisDatabase(url: string): number {
   if (!/^rediss?:\/\//.test(url)) return 0;
   let path: string;
+  let query: string | null;
   try {
-    path = new URL(url).pathname;
+    const parsed = new URL(url);
+    path = parsed.pathname;
+    query = parsed.searchParams.get('db');
   } catch {
     throw new ConfigError(`Redis URL ${JSON.stringify(url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@'))} is not a valid URL`);
+  }
+  // ioredis also reads ?db=N, and it wins over the path.
+  if (query !== null) {
+    if (!/^\d+$/.test(query)) throw new ConfigError(`Redis URL ${redactUrl(url)} has db=${query}; it must be a database number`);
+    return Number(query);
   }
   if (path === '' || path === '/') return 0;
   if (!/^\/\d+$/.test(path)) throw new ConfigError(`Redis URL ${redactUrl(url)} has the path ${path}; the path can only be a database number, such as /1`);
@@ -34,9 +42,11 @@ export function redisDatabase(url: string): number {
 
 /**
  * Checks that the database `url` selects exists on the server that `client`
- * is connected to, and throws ConfigError when it does not. ioredis only emits an error event when its SELECT fails
- * and then runs every command in database 0, so without this check data
- * would silently go to the wrong database.
+ * is connected to, and throws ConfigError when it does not. ioredis only
+ * emits an error event when its SELECT fails and then runs every command in
+ * database 0, so without this check data would silently go to the wrong
+ * database. NOTE: an engine checks once, at start, so a reconnect to a
+ * server without the database is not caught (docs/limitations.md).
  */
 export async function verifyDatabase(client: Redis, url: string): Promise<void> {
   const database = redisDatabase(url);

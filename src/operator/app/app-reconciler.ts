@@ -207,7 +207,11 @@ export class AppReconciler implements Reconciler {
       if (!(error instanceof VersionConflictError)) throw this.transient(error);
       const message = `version ${version} is already deployed with other content (deployed ${error.deployedDigest}, spec ${error.digest}); versions are immutable, so give the change a new version`;
       await this.platform.emitEvent(app, 'Warning', REASON.versionConflict, 'Deploy', message);
-      throw new StepStop({ outcome: { ready: false, reason: REASON.versionConflict, message, progressing: false, compiled: { ok: true, reason: REASON.compiled, message: `version ${version} compiled` } } });
+      throw new StepStop({
+        outcome: { ready: false, reason: REASON.versionConflict, message, progressing: false, compiled: { ok: true, reason: REASON.compiled, message: `version ${version} compiled` } },
+        // A ConfigMap is not watched, so its content is read again now and then.
+        requeueAfterMs: app.spec.manifestFrom ? this.options.configMapPollMs ?? 60_000 : undefined,
+      });
     }
   }
 

@@ -34,6 +34,8 @@ export class RedisPool {
     });
     const endpoint = redactUrl(url);
     client.on('error', (error: Error) => this.logger.debug('redis connection error', { redis: endpoint, err: error.message }));
+    // A reconnect may reach another server (a failover): check its database again.
+    client.on('close', () => this.verified.delete(url));
     this.clients.set(url, client);
     return client;
   }
@@ -68,6 +70,7 @@ export class RedisPool {
   async close(): Promise<void> {
     const clients = [...this.clients.values()];
     this.clients.clear();
+    this.verified.clear();
     await Promise.allSettled(clients.map((client) => client.quit().catch(() => client.disconnect())));
   }
 }

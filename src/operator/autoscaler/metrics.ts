@@ -14,7 +14,7 @@ export interface ThroughputState {
   ready?: number;
   /** Recent per-replica rates, messages per second, newest last. */
   rates: number[];
-  /** The backlog was above zero at the last poll. */
+  /** Messages were waiting undelivered at the last poll. */
   busy?: boolean;
 }
 
@@ -67,6 +67,7 @@ export async function readBacklog(
     const backlog: Record<string, number> = {};
     const missing: string[] = [];
     let handled = 0;
+    let waiting = 0;
     let measurable = throughput.at !== undefined;
     topics.forEach((topic, index) => {
       const [lengthError, lengthReply] = replies[index * 2] ?? [];
@@ -75,6 +76,8 @@ export async function readBacklog(
       const [groupsError, groupsReply] = replies[index * 2 + 1] ?? [];
       const group = groupsError ? undefined : parseGroups(groupsReply).find((candidate) => candidate.name === WORKER_GROUP);
       if (groupsError || !group) missing.push(topic);
+      // Not yet delivered to any consumer: the lag, else what is not pending.
+      waiting += group ? group.lag ?? Math.max(0, length - group.pending) : length;
       switch (scaling.metric) {
         case 'lag':
           backlog[topic] = group?.lag ?? length;
@@ -96,10 +99,10 @@ export async function readBacklog(
     });
     // Only windows with the same ready replicas at both ends count: a pod
     // that just became ready may not read yet, and would pull the rate down.
-    // So do only windows with a backlog at both ends: in a window where work
-    // arrived or ran out, the replicas sat idle part of the time.
+    // So do only windows with messages waiting undelivered at both ends:
+    // otherwise the replicas had free slots for part of the window.
     const steady = throughput.ready === readyReplicas;
-    const busy = Object.values(backlog).some((count) => count > 0);
+    const busy = waiting > 0;
     if (measurable && steady && busy && throughput.busy === true && readyReplicas > 0 && throughput.at !== undefined && now > throughput.at && handled > 0) {
       const rate = handled / ((now - throughput.at) / 1000) / readyReplicas;
       throughput.rates = [...throughput.rates, rate].slice(-RATE_WINDOWS);

@@ -115,14 +115,15 @@ export class BacklogPoller {
     if (!state) return counts;
     const { target } = state;
     const client = await this.options.redis.ready(target.redisUrl, this.options.pollTimeoutMs ?? 2000);
-    for (const topic of target.topics) {
-      let summary: [number, string | null, string | null, Array<[string, string]> | null];
-      try {
-        summary = await client.xpending(target.keys.workerStream(topic), WORKER_GROUP) as typeof summary;
-      } catch (error) {
+    const pipeline = client.pipeline();
+    for (const topic of target.topics) pipeline.xpending(target.keys.workerStream(topic), WORKER_GROUP);
+    const replies = (await pipeline.exec()) ?? [];
+    for (const [error, reply] of replies) {
+      if (error) {
         if (isNoGroupError(error)) continue;
         throw error;
       }
+      const summary = reply as [number, string | null, string | null, Array<[string, string]> | null];
       for (const [consumer, count] of summary[3] ?? []) counts.set(consumer, (counts.get(consumer) ?? 0) + Number(count));
     }
     return counts;

@@ -115,7 +115,7 @@ describe('packaging: Helm chart', function () {
     expect(container.args).to.include('--engine-image=hotmesh-operator:0.1.0');
 
     const rules = findOne(manifests, 'ClusterRole').rules!;
-    expect(rules.flatMap((rule) => rule.resources)).to.include.members(['hotmeshapps', 'hotmeshworkers/scale', 'deployments', 'events']);
+    expect(rules.flatMap((rule) => rule.resources)).to.include.members(['hotmeshapps', 'hotmeshworkers/scale', 'deployments', 'events', 'pods']);
     expect(rules.flatMap((rule) => rule.verbs), 'no wildcard verbs').to.not.include('*');
     const lease = findOne(manifests, 'Role').rules!;
     expect(lease).to.deep.equal([{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }]);

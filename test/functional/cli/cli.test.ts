@@ -102,6 +102,7 @@ describe('hotmesh CLI', function () {
     { name: 'throttle of an unknown topic', args: () => ['throttle', 'quote', '--topic', 'quote.pricee', 'pause'], pattern: /no deployed version of app quote has worker topic quote\.pricee; topics: quote\.discount, quote\.price/, code: 1 },
     { name: 'database that is not a number', args: () => ['versions', 'quote', '--redis', `${redis.url}/abc`], pattern: /--redis: Redis URL .* has the path \/abc; the path can only be a database number/, code: 2 },
     { name: 'database the server lacks', args: () => ['versions', 'quote', '--redis', `${redis.url}/99`], pattern: /has no database 99 \(ERR DB index is out of range\)/, code: 2 },
+    { name: 'database the server lacks, as a query', args: () => ['versions', 'quote', '--redis', `${redis.url}?db=99`], pattern: /has no database 99/, code: 2 },
     { name: 'port out of range', args: () => ['versions', 'quote', '--redis', 'redis://127.0.0.1:99999'], pattern: /--redis: Redis URL "redis:\/\/127\.0\.0\.1:99999" is not a valid URL/, code: 2 },
     { name: 'option without its value', args: () => ['versions', 'quote', '--redis'], pattern: /--redis needs a value/, code: 2 },
     { name: 'bad timeout', args: () => ['pub', 'quote', 'quote.requested', '{}', '--await', '--timeout', 'soon'], pattern: /--timeout must be a positive whole number/, code: 2 },

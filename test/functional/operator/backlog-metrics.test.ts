@@ -2,6 +2,9 @@ import { expect } from 'chai';
 import { readBacklog, emptyThroughput } from '../../../src/operator/autoscaler/metrics.ts';
 import { resolveScaling } from '../../../src/operator/autoscaler/decide.ts';
 import { AppKeys, WORKER_GROUP } from '../../../src/engine/store/keys.ts';
+import { RedisPool } from '../../../src/operator/app/redis-pool.ts';
+import { BacklogPoller } from '../../../src/operator/worker/backlog-poller.ts';
+import { quietLogger } from '../../support/logger.ts';
 import { RedisServer } from '../../support/redis-server.ts';
 
 describe('backlog metrics', function () {
@@ -48,6 +51,8 @@ describe('backlog metrics', function () {
     const client = redis.client();
     const throughput = emptyThroughput();
     const start = Date.now();
+    // 2 more messages, so some still wait undelivered when the window ends.
+    for (let i = 0; i < 2; i++) await client.xadd(stream, '*', 'm', '{}');
     await readBacklog(client, keys, ['pay.charge'], scaling('drainTime'), 2, throughput, start);
     await client.xreadgroup('GROUP', WORKER_GROUP, 'c1', 'COUNT', 4, 'STREAMS', stream, '>');
     const sample = await readBacklog(client, keys, ['pay.charge'], scaling('drainTime'), 2, throughput, start + 2000);
@@ -73,7 +78,33 @@ describe('backlog metrics', function () {
     await client.xreadgroup('GROUP', WORKER_GROUP, 'c1', 'COUNT', 2, 'STREAMS', empty, '>');
     const second = await readBacklog(client, keys, topic, scaling('drainTime'), 1, throughput, start + 4000);
     expect(second.ok && second.throughputPerReplica).to.equal(1);
+    // The last 2 are delivered: none waits at the end, so this window is left out.
+    await client.xreadgroup('GROUP', WORKER_GROUP, 'c1', 'COUNT', 2, 'STREAMS', empty, '>');
+    const third = await readBacklog(client, keys, topic, scaling('drainTime'), 1, throughput, start + 5000);
+    expect(third.ok && third.throughputPerReplica).to.equal(1);
     client.disconnect();
+  });
+
+  it('holds the running replicas on the first poll after a restart', async () => {
+    const pool = new RedisPool(quietLogger());
+    const poller = new BacklogPoller({ redis: pool, logger: quietLogger(), onPolled: () => undefined });
+    try {
+      const quiet = new AppKeys('quiet');
+      await redis.client().xgroup('CREATE', quiet.workerStream('pay.charge'), WORKER_GROUP, '0', 'MKSTREAM');
+      const target = { redisUrl: redis.url, keys: quiet, topics: ['pay.charge'], mode: 'Internal' as const, scaling: resolveScaling({ minReplicas: 0, maxReplicas: 10, scaleDownStabilizationSeconds: 60 } as never) };
+      // A new operator finds 3 replicas running and an empty stream.
+      poller.configure('shop/pay', target, 3, 3);
+      let decision;
+      for (let i = 0; i < 100 && !decision; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        decision = poller.latest('shop/pay')?.decision;
+      }
+      expect(decision?.replicas).to.equal(3);
+      expect(decision?.reason).to.equal('StabilizationWindow');
+    } finally {
+      poller.stop();
+      await pool.close();
+    }
   });
 
   it('fails the sample when Redis does not answer in time', async () => {
