@@ -47,7 +47,10 @@ const runner = mocha.run((failures) => {
       for (const handle of handles) {
         const fd = handle.fd ?? handle._handle?.fd;
         if (fd === 1 || fd === 2) continue;
-        const where = handle.remoteAddress ? ` to ${handle.remoteAddress}:${handle.remotePort}` : handle.pid ? ` pid ${handle.pid}` : handle.address ? ` at ${JSON.stringify(handle.address())}` : '';
+        let where = '';
+        if (handle.remoteAddress) where = ` to ${handle.remoteAddress}:${handle.remotePort}`;
+        else if (handle.pid) where = ` pid ${handle.pid}`;
+        else if (handle.address) where = ` at ${JSON.stringify(handle.address())}`;
         console.log(`still open after the run: ${handle.constructor.name}${where}`);
       }
       // Timers are not handles; one is the runner's own exit timer below.

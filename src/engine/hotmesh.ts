@@ -131,6 +131,8 @@ type Waiter = { resolve: (output: JobOutput) => void; reject: (error: Error) => 
 export type HotMeshState = 'starting' | 'running' | 'stopping' | 'stopped';
 
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+const MAX_CONFLICT_RETRIES = 20;
+
 /**
  * Returns how the id of a process on `host` begins (its stream consumer
  * name): the host or pod name with only letters, digits and "-", then "-".
@@ -139,8 +141,6 @@ const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export function processNamePrefix(host: string): string {
   return `${host.replace(/[^A-Za-z0-9-]/g, '')}-`;
 }
-
-const MAX_CONFLICT_RETRIES = 20;
 
 /** Resolves the Redis URL from the config, `HOTMESH_REDIS_URL`, or the default. */
 export function redisUrl(connection?: RedisConnection): string {

@@ -2,14 +2,14 @@
 import type { Redis } from 'ioredis';
 import { ConfigError } from './errors.ts';
 
-/** Returns `url` without its password, for logs and messages. */
+/** Returns `url` without its password, for logs and messages; also when it does not parse. */
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
     return parsed.toString();
   } catch {
-    return '<invalid redis url>';
+    return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
   }
 }
 
@@ -28,7 +28,7 @@ export function redisDatabase(url: string): number {
     path = parsed.pathname;
     query = parsed.searchParams.get('db');
   } catch {
-    throw new ConfigError(`Redis URL ${JSON.stringify(url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@'))} is not a valid URL`);
+    throw new ConfigError(`Redis URL ${JSON.stringify(redactUrl(url))} is not a valid URL`);
   }
   // ioredis also reads ?db=N, and it wins over the path.
   if (query !== null) {

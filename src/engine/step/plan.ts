@@ -5,10 +5,10 @@ interface PlannedMessage {
   key: string;
   payload: string;
   /**
-   * What the script adds to the payload: `public`, the job's status, metadata
-   * and data as field `s` (a child's result for its parent); `state`, the
-   * job's whole hash as field `js` (a work message, so the worker plans leg 2
-   * without reading the job again).
+   * Snapshot the script adds to the payload. `public` adds the job's status,
+   * metadata and data as field `s`, for a child's result to its parent.
+   * `state` adds the job's whole hash as field `js`, so the worker that gets
+   * a work message plans leg 2 without reading the job again.
    */
   snapshot?: 'public' | 'state';
   /** The job the message belongs to, recorded while it is in flight. */

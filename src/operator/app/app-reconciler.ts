@@ -224,9 +224,9 @@ export class AppReconciler implements Reconciler {
       // Line numbers count within the manifest text, so name where it came from.
       const ref = app.spec.manifestFrom?.configMapKeyRef;
       const source = ref ? `ConfigMap ${ref.name} key ${ref.key}` : 'spec.manifest';
-      const shown = error.issues.slice(0, 5).map((issue) => formatIssue(issue.file === INLINE_FILE ? { ...issue, file: source } : issue)).join('; ');
+      const issues = error.issues.slice(0, 5).map((issue) => formatIssue(issue.file === INLINE_FILE ? { ...issue, file: source } : issue)).join('; ');
       const more = error.issues.length > 5 ? ` (and ${error.issues.length - 5} more)` : '';
-      this.stopOnManifest(app, REASON.compileFailed, `manifest is invalid: ${shown}${more}`);
+      this.stopOnManifest(app, REASON.compileFailed, `manifest is invalid: ${issues}${more}`);
     }
     if (compiled.appId !== app.spec.appId) this.stopOnManifest(app, REASON.manifestMismatch, `manifest app.id is ${compiled.appId} but spec.appId is ${app.spec.appId}; they must be equal`);
     if (compiled.version !== app.spec.version) this.stopOnManifest(app, REASON.manifestMismatch, `manifest app.version is ${compiled.version} but spec.version is ${app.spec.version}; they must be equal`);
@@ -242,7 +242,10 @@ export class AppReconciler implements Reconciler {
     });
   }
 
-  /** Activates the requested version; `redeployed` says a drift event was already recorded for this repair. */
+  /**
+   * Activates the requested version. `redeployed` is true when this reconcile
+   * deployed a lost version again and so has already recorded the drift.
+   */
   private async activate(app: HotMeshApp, store: AppStore, log: Logger, redeployed: boolean): Promise<Pick<AppOutcome, 'ready' | 'reason' | 'message' | 'activated'>> {
     const target = app.spec.activation === 'Manual' ? app.spec.activeVersion : app.spec.version;
     if (target === undefined) {
@@ -264,7 +267,7 @@ export class AppReconciler implements Reconciler {
       } catch (error) {
         if (!(error instanceof VersionNotDeployedError)) throw this.transient(error);
         // This reconcile has just deployed spec.version, or found it deployed,
-        // so its loss now means Redis was wiped meanwhile: retry, do not stall.
+        // so its loss now means Redis was wiped meanwhile. Retry instead of stalling.
         if (target === app.spec.version) throw this.transient(error);
         const message = `version ${target} is not deployed in Redis; deploy it first (set spec.version to it) or pick a deployed version`;
         await this.platform.emitEvent(app, 'Warning', REASON.versionNotDeployed, 'Activate', message);

@@ -99,7 +99,7 @@ export async function readBacklog(
     });
     // Only windows with the same ready replicas at both ends count: a pod
     // that just became ready may not read yet, and would pull the rate down.
-    // So do only windows with messages waiting undelivered at both ends:
+    // Windows also need messages waiting undelivered at both ends, because
     // otherwise the replicas had free slots for part of the window.
     const steady = throughput.ready === readyReplicas;
     const busy = waiting > 0;

@@ -26,3 +26,26 @@ export function backoffDelay(failures: number, options: BackoffOptions, random: 
 export function jittered(ms: number, jitter: number, random: () => number = Math.random): number {
   return Math.max(0, Math.round(ms * (1 + jitter * (2 * random() - 1))));
 }
+
+/** A timer that `wake` can end early, so a loop that waits between tries stops at once. */
+export class WakeableSleep {
+  private wakeUp: (() => void) | undefined;
+
+  /** Waits `ms`, or until `wake` is called; the timer never keeps the process alive. */
+  async sleep(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      timer.unref();
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wakeUp = undefined;
+  }
+
+  /** Ends the current sleep, if any. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+}

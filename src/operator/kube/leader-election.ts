@@ -5,6 +5,7 @@
 import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import { httpStatus } from './api-errors.ts';
+import { WakeableSleep } from './backoff.ts';
 import { microTime } from './micro-time.ts';
 
 /** Options of a {@link LeaderElector}. */
@@ -36,7 +37,7 @@ export class LeaderElector {
   private leading = false;
   private stopped = false;
   private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  private readonly sleeper = new WakeableSleep();
   private observedRecord = '';
   private observedAt = 0;
   private lastRenewAt = 0;
@@ -64,7 +65,7 @@ export class LeaderElector {
   /** Stops; a leader releases the lease so another candidate can take it at once. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    this.sleeper.wake();
     await this.loop;
     if (this.leading) {
       await this.release().catch((error: unknown) => this.options.logger.warn('lease release failed', { lease: this.options.name, err: (error as Error).message }));
@@ -87,7 +88,7 @@ export class LeaderElector {
         this.options.logger.error('leader lease lost: not renewed within the renew deadline', { lease: this.options.name, renewDeadlineMs: this.options.renewDeadlineMs });
         this.setLeading(false);
       }
-      await this.sleep(this.options.retryPeriodMs);
+      await this.sleeper.sleep(this.options.retryPeriodMs);
     }
   }
 
@@ -165,17 +166,5 @@ export class LeaderElector {
       renewTime: lease.spec.renewTime ? microTime(new Date(lease.spec.renewTime)) : undefined,
     };
     await client.replaceNamespacedLease({ name, namespace, body: lease });
-  }
-
-  private async sleep(ms: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      timer.unref();
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    this.wake = undefined;
   }
 }

@@ -5,7 +5,7 @@
 // anything missed. client-node's Watch does the streaming only.
 import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
-import { backoffDelay, jittered, type BackoffOptions } from './backoff.ts';
+import { backoffDelay, jittered, WakeableSleep, type BackoffOptions } from './backoff.ts';
 
 /** A page of a list call: the items and the list's resourceVersion. */
 export interface ListResult {
@@ -63,7 +63,7 @@ export class ResourceWatcher {
   private stopped = false;
   private running: Promise<void> | undefined;
   private abortCurrent: (() => void) | undefined;
-  private wake: (() => void) | undefined;
+  private readonly sleeper = new WakeableSleep();
   private lastRelistAt = 0;
   private relistDue = 0;
   private lastWatchStartAt = 0;
@@ -86,7 +86,7 @@ export class ResourceWatcher {
   async stop(): Promise<void> {
     this.stopped = true;
     this.abortCurrent?.();
-    this.wake?.();
+    this.sleeper.wake();
     await this.running;
   }
 
@@ -116,7 +116,7 @@ export class ResourceWatcher {
         const delay = backoffDelay(this.failures, this.options.backoff ?? DEFAULT_BACKOFF);
         this.options.metrics?.restarted(this.options.resource, 'error');
         this.log.warn('list or watch failed; retrying', { resource: this.options.resource, err: (error as Error).message, failures: this.failures, delayMs: delay });
-        await this.sleep(delay);
+        await this.sleeper.sleep(delay);
       }
     }
   }
@@ -148,7 +148,7 @@ export class ResourceWatcher {
   // Keeps watch requests at least minRestartIntervalMs apart.
   private async waitForRestartSlot(): Promise<void> {
     const wait = this.lastWatchStartAt + (this.options.minRestartIntervalMs ?? 1000) - Date.now();
-    if (wait > 0) await this.sleep(wait);
+    if (wait > 0) await this.sleeper.sleep(wait);
     this.lastWatchStartAt = Date.now();
   }
 
@@ -227,17 +227,5 @@ export class ResourceWatcher {
         (error: unknown) => finish(undefined, error),
       );
     });
-  }
-
-  private async sleep(ms: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      timer.unref();
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    this.wake = undefined;
   }
 }

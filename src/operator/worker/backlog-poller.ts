@@ -105,7 +105,7 @@ export class BacklogPoller {
   }
 
   /**
-   * Reads how many messages each consumer holds unacknowledged on the
+   * Reads how many messages each consumer has not acknowledged on the
    * worker's topics (XPENDING), by consumer name; empty before `key` is
    * configured. A topic whose stream or group is missing counts nothing.
    */

@@ -177,7 +177,7 @@ export class WorkerReconciler implements Reconciler {
 
   /**
    * Before a scale-down, gives each pod a deletion cost equal to the work
-   * messages its processes hold unacknowledged, so the ReplicaSet stops idle
+   * messages its processes have not acknowledged yet, so the ReplicaSet stops idle
    * pods first. Best effort: a failure is logged and the scale-down goes on,
    * because a stopped pod drains its messages anyway.
    */

@@ -70,8 +70,8 @@ describe('autoscaler decide', () => {
       reasons.push(decision.reason);
       seen.push(replicas);
     }
-    // The 60 s window holds 4 until its seed expires at 60 s; then the 30 s
-    // cooldown, counted from the restart, has passed too.
+    // The 60 s window keeps 4 until its seed expires at 60 s. By then the
+    // 30 s cooldown, counted from the restart, has passed too.
     expect(seen.slice(0, 11)).to.deep.equal(Array(11).fill(4));
     expect(reasons[0]).to.equal('StabilizationWindow');
     expect(seen[11]).to.equal(0);
